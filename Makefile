@@ -1,0 +1,44 @@
+# Two commands: `make run` serves the demo, `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test test-core test-postgres setup venv browser bench clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+setup: venv
+	$(BIN)/flask --app wsgi mpp setup
+
+run: setup
+	@$(BIN)/python -m app.banner
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+# Chromium (Debian's) for the browser tests; espeak-ng for the board's voice.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng poppler-utils)
+
+test: venv browser test-core test-postgres
+
+test-core:
+	$(BIN)/python -m pytest -q -m "not postgres"
+
+# PostgreSQL + Redis lane: runs when both are reachable on 127.0.0.1.
+test-postgres:
+	@if $(BIN)/python -m tests.services_up; then \
+		$(BIN)/python -m pytest -q -m postgres; \
+	else echo "PostgreSQL/Redis not reachable on 127.0.0.1: postgres lane skipped"; fi
+
+bench: venv
+	$(BIN)/python bench/tickets.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,22 @@
+"""Printed by `make run`: where to point a browser and how to log in."""
+from .config import from_environment
+
+
+def main():
+    env = from_environment()
+    base = f"http://{env['HOST']}:{env['PORT']}"
+    print(f"""
+Mini MPP Antrian is starting on {base}
+  Kiosk (Tabang)        {base}/k/tabang
+  Operator console      {base}/loket       login operator.tabang / {env['DEMO_PASSWORD']}
+  TV board (Tabang)     {base}/boards/tabang
+  Online booking        {base}/booking
+  Ticket tracking       {base}/lacak
+  API description       {base}/api/v1/openapi.json
+  Demo accounts: admin, operator.<site>, supervisor.<site>, officer.<agency>
+  (password: DEMO_PASSWORD, '{env['DEMO_PASSWORD']}' now)
+""", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The Kukar demo catalogue (../shared/reference/kukar.md): loaded on an empty database.
+
+Figures marked "est." in the reference (hours, quotas, service times) are editable data
+here, never logic.
+"""
+import datetime as dt
+import re
+
+from .db import write_transaction
+from .domain.accounts import hash_password
+from .models import (Agency, Counter, CounterService, OpeningWindow, Service, Site,
+                     SiteService, User)
+
+KECAMATAN = [  # (Kemendagri code, name, zone)
+    ("64.02.01", "Muara Muntai", "hulu"), ("64.02.02", "Loa Kulu", "tengah"),
+    ("64.02.03", "Loa Janan", "pesisir"), ("64.02.04", "Anggana", "pesisir"),
+    ("64.02.05", "Muara Badak", "pesisir"), ("64.02.06", "Tenggarong", "induk"),
+    ("64.02.07", "Sebulu", "tengah"), ("64.02.08", "Kota Bangun", "hulu"),
+    ("64.02.09", "Kenohan", "hulu"), ("64.02.10", "Kembang Janggut", "hulu"),
+    ("64.02.11", "Muara Kaman", "tengah"), ("64.02.12", "Tabang", "hulu"),
+    ("64.02.13", "Samboja", "pesisir"), ("64.02.14", "Muara Jawa", "pesisir"),
+    ("64.02.15", "Sanga Sanga", "pesisir"), ("64.02.16", "Tenggarong Seberang", "tengah"),
+    ("64.02.17", "Marang Kayu", "pesisir"), ("64.02.18", "Muara Wis", "hulu"),
+    ("64.02.19", "Kota Bangun Darat", "hulu"), ("64.02.20", "Samboja Barat", "pesisir"),
+]
+
+AGENCIES = [
+    ("disdukcapil", "Dinas Kependudukan dan Pencatatan Sipil"),
+    ("dpmptsp", "Dinas Penanaman Modal dan PTSP"),
+    ("polres", "Polres Kutai Kartanegara"),
+    ("samsat", "UPTD Samsat Tenggarong"),
+    ("imigrasi", "Kantor Imigrasi Samarinda"),
+    ("bpjs-kesehatan", "BPJS Kesehatan"),
+    ("kemenag", "Kementerian Agama (KUA)"),
+    ("kemenkumham", "Kementerian Hukum"),
+    ("kecamatan", "Kecamatan (PATEN)"),
+    ("informasi", "Informasi dan Pengaduan"),
+]
+
+# code, agency, prefix, mini (yes|intake|no), minutes (est.), fee, name, requirements
+SERVICES = [
+    ("ADM-KK", "disdukcapil", "A", "yes", 12, "Gratis", "Kartu Keluarga (KK)",
+     ["Formulir F-1.01", "Surat pengantar RT/RW", "Bukti peristiwa (nikah, cerai, pindah)",
+      "SPTJM F-1.04 bila dokumen tidak ada"]),
+    ("ADM-KTP", "disdukcapil", "A", "yes", 10, "Gratis", "KTP Elektronik",
+     ["Berusia 17 tahun atau sudah/pernah menikah", "Kartu Keluarga"]),
+    ("ADM-LAHIR", "disdukcapil", "A", "yes", 12, "Gratis", "Akta Kelahiran",
+     ["Surat keterangan lahir (RS/bidan/desa) atau SPTJM F-2.03",
+      "Buku nikah atau SPTJM F-2.04", "Kartu Keluarga"]),
+    ("ADM-MATI", "disdukcapil", "A", "yes", 10, "Gratis", "Akta Kematian",
+     ["Surat keterangan kematian", "KK dan KTP almarhum", "KTP pelapor"]),
+    ("ADM-PINDAH", "disdukcapil", "A", "yes", 10, "Gratis", "Surat Pindah",
+     ["KTP-el", "Kartu Keluarga", "Surat kehilangan dari kepolisian bila hilang"]),
+    ("IZN-NIB", "dpmptsp", "B", "yes", 15, "Gratis", "Nomor Induk Berusaha (NIB)",
+     ["NIK", "NPWP", "Alamat e-mail", "Nomor HP", "Kode KBLI", "Lokasi usaha"]),
+    ("POL-SKCK", "polres", "C", "yes", 15, "Rp30.000", "SKCK",
+     ["KTP", "Kartu Keluarga", "Akta kelahiran atau ijazah",
+      "Pas foto 4x6 latar merah", "Formulir sidik jari", "Surat pengantar desa",
+      "Kartu BPJS Kesehatan aktif"]),
+    ("SMS-PKB", "samsat", "D", "no", 10, "Sesuai pajak", "Pajak Kendaraan Bermotor",
+     ["KTP sesuai STNK", "STNK", "BPKB dan cek fisik (5 tahunan)"]),
+    ("IMI-PASPOR", "imigrasi", "E", "intake", 20, "Rp350.000 / Rp650.000 (e-paspor)",
+     "Paspor", ["KTP", "Kartu Keluarga", "Akta kelahiran, ijazah atau buku nikah",
+                "Paspor lama (untuk penggantian)"]),
+    ("BPJ-DAFTAR", "bpjs-kesehatan", "F", "yes", 10, "Gratis", "Pendaftaran BPJS Kesehatan",
+     ["KTP", "Kartu Keluarga", "Nomor HP atau e-mail"]),
+    ("KUA-NIKAH", "kemenag", "H", "yes", 15, "Gratis di kantor", "Pendaftaran Nikah",
+     ["Sesuai ketentuan KUA"]),
+    ("HUK-LEGAL", "kemenkumham", "J", "intake", 15, "Sesuai PNBP", "Layanan Hukum",
+     ["Sesuai jenis layanan"]),
+    ("PTN-SK", "kecamatan", "P", "yes", 10, "Gratis", "Surat Keterangan Kecamatan",
+     ["Surat pengantar desa/kelurahan", "KTP", "Kartu Keluarga"]),
+    ("INFO", "informasi", "R", "yes", 5, "-", "Informasi dan Pengaduan", []),
+]
+
+MINI_COUNTERS = [
+    ("L1", "Loket 1 Kependudukan", ["ADM-KK", "ADM-KTP", "ADM-LAHIR", "ADM-MATI",
+                                    "ADM-PINDAH"]),
+    ("L2", "Loket 2 Perizinan & Kecamatan", ["IZN-NIB", "PTN-SK", "KUA-NIKAH", "INFO"]),
+    ("L3", "Loket 3 Instansi Vertikal", ["POL-SKCK", "IMI-PASPOR", "BPJ-DAFTAR",
+                                         "HUK-LEGAL", "INFO"]),
+]
+INDUK_COUNTERS = [
+    ("L1", "Loket 1 Disdukcapil", ["ADM-KK", "ADM-KTP", "ADM-LAHIR", "ADM-MATI",
+                                   "ADM-PINDAH"]),
+    ("L2", "Loket 2 Perizinan & Informasi", ["IZN-NIB", "PTN-SK", "INFO"]),
+    ("L3", "Loket 3 Samsat & BPJS", ["SMS-PKB", "BPJ-DAFTAR"]),
+    ("L4", "Loket 4 Imigrasi, Polres & Kemenag", ["IMI-PASPOR", "POL-SKCK", "KUA-NIKAH",
+                                                   "HUK-LEGAL"]),
+]
+
+T = dt.time
+MINI_HOURS = {d: [(T(8), T(15))] for d in range(4)} | {4: [(T(8), T(11, 30))]}  # est.
+INDUK_HOURS = {d: [(T(8), T(15))] for d in range(4)} | {4: [(T(8), T(11, 30))]}  # est.
+# Tenants keep their own days: Imigrasi at the Induk Mon and Wed 08:00-12:00, 30 a day.
+SERVICE_HOURS = {
+    ("induk", "IMI-PASPOR"): ({0: [(T(8), T(12))], 2: [(T(8), T(12))]}, 30),
+    ("mini", "IMI-PASPOR"): ({1: [(T(8), T(12))]}, 10),  # est.
+    ("mini", "POL-SKCK"): (None, 20),  # est.
+}
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def load(password: str) -> None:
+    with write_transaction():
+        if Site.select().exists():
+            return
+        agencies = {code: Agency.create(code=code, name=name) for code, name in AGENCIES}
+        services = {}
+        for code, agency, prefix, mini, minutes, fee, name, reqs in SERVICES:
+            services[code] = Service.create(code=code, name=name, agency=agencies[agency],
+                                            prefix=prefix, mini=mini,
+                                            standard_minutes=minutes, fee=fee,
+                                            requirements=reqs)
+        sites = [Site.create(code="induk", name="MPP Induk Kutai Kartanegara", kind="induk",
+                             region_code="64.02.06", zone="induk",
+                             running_text="Selamat datang di Mal Pelayanan Publik Kutai "
+                                          "Kartanegara.")]
+        for region, name, zone in KECAMATAN:
+            sites.append(Site.create(code=slug(name), name=f"Mini MPP {name}", kind="mini",
+                                     region_code=region, zone=zone,
+                                     running_text=f"Selamat datang di Mini MPP {name}. "
+                                                  "Layanan gratis kecuali yang bertarif."))
+        for site in sites:
+            _equip(site, services)
+        _accounts(password, sites, agencies)
+
+
+def _equip(site: Site, services: dict) -> None:
+    kind = site.kind
+    hours = INDUK_HOURS if kind == "induk" else MINI_HOURS
+    for weekday, windows in hours.items():
+        for opens, closes in windows:
+            OpeningWindow.create(site=site, weekday=weekday, opens=opens, closes=closes)
+    for code, service in services.items():
+        if kind == "mini" and service.mini == "no":
+            continue
+        own_hours, quota = SERVICE_HOURS.get((kind, code), (None, None))
+        SiteService.create(site=site, service=service, daily_quota=quota)
+        for weekday, windows in (own_hours or {}).items():
+            for opens, closes in windows:
+                OpeningWindow.create(site=site, service=service, weekday=weekday,
+                                     opens=opens, closes=closes)
+    layout = INDUK_COUNTERS if kind == "induk" else MINI_COUNTERS
+    for number, (code, name, served) in enumerate(layout, start=1):
+        counter = Counter.create(site=site, code=code, name=name, number=number)
+        for service_code in served:
+            CounterService.create(counter=counter, service=services[service_code])
+
+
+def _accounts(password: str, sites: list[Site], agencies: dict) -> None:
+    # One hash for the shared demo password keeps first start fast (56 accounts).
+    hashed = hash_password(password)
+    User.create(username="admin", password_hash=hashed, role="admin",
+                full_name="Administrator")
+    for site in sites:
+        User.create(username=f"operator.{site.code}", password_hash=hashed, role="operator",
+                    site=site, full_name=f"Operator {site.name}")
+        User.create(username=f"supervisor.{site.code}", password_hash=hashed,
+                    role="supervisor", site=site, full_name=f"Supervisor {site.name}")
+    for code, agency in agencies.items():
+        User.create(username=f"officer.{code}", password_hash=hashed, role="officer",
+                    agency=agency, full_name=f"Petugas {agency.name}")

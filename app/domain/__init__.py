@@ -1,0 +1,1 @@
+"""Plain domain modules: no Flask imports. Each takes `now` as a parameter."""

@@ -1,0 +1,87 @@
+"""Users, API tokens, login throttling and who may act where."""
+import datetime as dt
+import hashlib
+import secrets
+
+import peewee as pw
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..clock import as_utc_naive
+from ..db import write_transaction
+from ..errors import DomainError, Forbidden
+from ..models import ApiToken, LoginAttempt, Site, User
+
+TOKEN_LIFETIME = dt.timedelta(hours=12)
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+THROTTLE_MAX_FAILURES = 5
+# Compared against when the user does not exist, so timing does not reveal usernames.
+_DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    code = "too_many_attempts"
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def _throttle_key(username: str, client: str) -> str:
+    return f"{username.lower()[:80]}|{client[:100]}"
+
+
+def authenticate(username: str, password: str, client: str, now: dt.datetime) -> User | None:
+    """The active user with these credentials, or None. Too many recent failures for
+    this username from this client raise TooManyAttempts before the password is checked."""
+    key = _throttle_key(username, client)
+    since = as_utc_naive(now - THROTTLE_WINDOW)
+    failures = (LoginAttempt.select(pw.fn.COUNT(LoginAttempt.id))
+                .where((LoginAttempt.key == key) & (LoginAttempt.at >= since)).scalar())
+    if failures >= THROTTLE_MAX_FAILURES:
+        raise TooManyAttempts("Terlalu banyak percobaan masuk. Coba lagi 15 menit lagi.")
+    user = User.get_or_none((User.username == username) & (User.active == True))  # noqa: E712
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    with write_transaction():
+        if ok and user:
+            LoginAttempt.delete().where(LoginAttempt.key == key).execute()
+            return user
+        LoginAttempt.create(key=key, at=as_utc_naive(now))
+        LoginAttempt.delete().where(LoginAttempt.at < since).execute()
+    return None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, now: dt.datetime) -> str:
+    token = secrets.token_urlsafe(32)
+    with write_transaction():
+        ApiToken.create(token_hash=_digest(token), user=user, created_at=as_utc_naive(now),
+                        expires_at=as_utc_naive(now + TOKEN_LIFETIME))
+        ApiToken.delete().where(ApiToken.expires_at < as_utc_naive(now)).execute()
+    return token
+
+
+def user_for_token(token: str, now: dt.datetime) -> User | None:
+    row = (ApiToken.select(ApiToken, User).join(User)
+           .where((ApiToken.token_hash == _digest(token))
+                  & (ApiToken.expires_at > as_utc_naive(now)) & (User.active == True))  # noqa: E712
+           .first())
+    return row.user if row else None
+
+
+def site_codes(user: User) -> list[str]:
+    if user.role in ("admin", "officer"):
+        return [s.code for s in Site.select(Site.code).order_by(Site.id)]
+    return [user.site.code] if user.site_id else []
+
+
+def require_site_staff(user: User, site: Site) -> None:
+    """Operators and supervisors act only in their own hall; admin everywhere."""
+    if user.role == "admin":
+        return
+    if user.role in ("operator", "supervisor") and user.site_id == site.id:
+        return
+    raise Forbidden(f"Akun ini tidak berwenang di {site.name}.")

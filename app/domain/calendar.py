@@ -1,0 +1,145 @@
+"""Business days, opening windows and quotas: does a service take tickets now?"""
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+import holidays
+
+from ..clock import WITA, to_local
+from ..models import Closure, OpeningWindow, Service, Site, SiteService
+
+DAY_NAMES = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
+MONTH_NAMES = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli",
+               "Agustus", "September", "Oktober", "November", "Desember"]
+
+
+@lru_cache(maxsize=16)
+def _holidays_for(year: int):
+    return holidays.country_holidays("ID", years=year, categories=("public", "government"),
+                                     language="id")
+
+
+def holiday_name(day: dt.date) -> str | None:
+    return _holidays_for(day.year).get(day)
+
+
+def closure_reason(site: Site, day: dt.date) -> str | None:
+    """Why the hall is closed all day, or None: holiday, cuti bersama or a closure."""
+    name = holiday_name(day)
+    if name:
+        return f"Libur: {name}"
+    closure = (Closure.select()
+               .where((Closure.day == day) & ((Closure.site.is_null()) | (Closure.site == site)))
+               .first())
+    if closure:
+        return f"Tutup: {closure.reason}"
+    return None
+
+
+@dataclass(frozen=True)
+class Window:
+    opens: dt.time
+    closes: dt.time
+
+    def contains(self, moment: dt.time) -> bool:
+        return self.opens <= moment < self.closes
+
+    def label(self) -> str:
+        return f"{self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+def _intersect(a: list[Window], b: list[Window]) -> list[Window]:
+    out = []
+    for x in a:
+        for y in b:
+            start, end = max(x.opens, y.opens), min(x.closes, y.closes)
+            if start < end:
+                out.append(Window(start, end))
+    return sorted(out, key=lambda w: w.opens)
+
+
+def weekly_windows(site: Site, service: Service | None) -> dict[int, list[Window]]:
+    """Windows per weekday: the hall's, narrowed by the service's own if it has any."""
+    rows = list(OpeningWindow.select().where(
+        (OpeningWindow.site == site)
+        & (OpeningWindow.service.is_null() | (OpeningWindow.service == service))))
+    hall, own = {}, {}
+    for row in rows:
+        target = hall if row.service_id is None else own
+        target.setdefault(row.weekday, []).append(Window(row.opens, row.closes))
+    if service is None or not own:
+        return {day: sorted(w, key=lambda x: x.opens) for day, w in hall.items()}
+    return {day: _intersect(hall.get(day, []), own.get(day, [])) for day in range(7)}
+
+
+def windows_on(site: Site, service: Service | None, day: dt.date,
+               weekly: dict | None = None) -> list[Window]:
+    if closure_reason(site, day):
+        return []
+    weekly = weekly if weekly is not None else weekly_windows(site, service)
+    return weekly.get(day.weekday(), [])
+
+
+def describe_day(day: dt.date) -> str:
+    return f"{DAY_NAMES[day.weekday()]}, {day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def next_opening(site: Site, service: Service | None, now: dt.datetime,
+                 horizon_days: int = 31) -> tuple[dt.date, Window] | None:
+    local = to_local(now)
+    weekly = weekly_windows(site, service)
+    for offset in range(horizon_days):
+        day = local.date() + dt.timedelta(days=offset)
+        for window in windows_on(site, service, day, weekly):
+            if offset > 0 or window.opens > local.time():
+                return day, window
+    return None
+
+
+@dataclass
+class Availability:
+    open: bool
+    code: str | None = None  # service_closed | quota_reached | not_offered
+    message: str = ""
+    hours_today: str = ""
+    quota: int | None = None
+
+
+def availability(site: Site, service: Service, now: dt.datetime,
+                 issued_today: int | None = None) -> Availability:
+    """Whether the service takes tickets at `now`. `issued_today` is needed only for
+    the quota check (the caller counts it inside its own transaction)."""
+    offered = SiteService.get_or_none((SiteService.site == site)
+                                      & (SiteService.service == service)
+                                      & (SiteService.active == True))  # noqa: E712
+    if offered is None:
+        return Availability(False, "not_offered",
+                            f"Layanan {service.name} tidak tersedia di {site.name}.")
+    local = to_local(now)
+    today = local.date()
+    windows = windows_on(site, service, today)
+    hours = ", ".join(w.label() for w in windows)
+    if not any(w.contains(local.time()) for w in windows):
+        reason = closure_reason(site, today)
+        upcoming = next_opening(site, service, now)
+        if upcoming:
+            day, window = upcoming
+            when = (f"hari ini pukul {window.opens:%H:%M}" if day == today
+                    else f"{describe_day(day)} pukul {window.opens:%H:%M}")
+            message = f"Layanan {service.name} sedang tutup. Buka lagi {when} WITA."
+        else:
+            message = f"Layanan {service.name} sedang tutup."
+        if reason:
+            message = f"{reason}. {message}"
+        return Availability(False, "service_closed", message, hours, offered.daily_quota)
+    if (offered.daily_quota is not None and issued_today is not None
+            and issued_today >= offered.daily_quota):
+        return Availability(False, "quota_reached",
+                            f"Kuota antrean {service.name} hari ini ({offered.daily_quota} "
+                            "orang) sudah habis. Silakan datang lagi pada hari layanan "
+                            "berikutnya.", hours, offered.daily_quota)
+    return Availability(True, None, "", hours, offered.daily_quota)
+
+
+def local_midnight_utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), WITA).astimezone(dt.timezone.utc)

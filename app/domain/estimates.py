@@ -1,0 +1,36 @@
+"""Estimated wait from rolling service times and the counters open for a service."""
+import math
+
+import peewee as pw
+
+from ..models import Counter, CounterService, Service, Site, Ticket
+
+ROLLING_WINDOW = 20
+
+
+def mean_service_minutes(site: Site, service: Service) -> float:
+    rows = (Ticket.select(Ticket.called_at, Ticket.finished_at)
+            .where((Ticket.site == site) & (Ticket.service == service)
+                   & (Ticket.status == "done") & Ticket.called_at.is_null(False)
+                   & Ticket.finished_at.is_null(False))
+            .order_by(Ticket.finished_at.desc())
+            .limit(ROLLING_WINDOW))
+    durations = [(r.finished_at - r.called_at).total_seconds() / 60 for r in rows]
+    if not durations:
+        return float(service.standard_minutes)
+    return max(1.0, sum(durations) / len(durations))
+
+
+def open_counters(site: Site, service: Service) -> int:
+    return (Counter.select(pw.fn.COUNT(Counter.id))
+            .join(CounterService)
+            .where((Counter.site == site) & (Counter.status == "open")
+                   & (CounterService.service == service))
+            .scalar()) or 0
+
+
+def estimated_wait_minutes(site: Site, service: Service, people_ahead: int) -> int:
+    if people_ahead <= 0:
+        return 0
+    counters = max(1, open_counters(site, service))
+    return math.ceil(people_ahead * mean_service_minutes(site, service) / counters)

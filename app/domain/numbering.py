@@ -1,0 +1,27 @@
+"""Ticket numbers: one sequence per (site, prefix, local WITA day), A001, A002, ...
+
+The increment is a single upsert on the sequence row, inside the caller's write
+transaction: on SQLite that transaction is BEGIN IMMEDIATE, on PostgreSQL the upsert
+locks the row until commit. A failed issue rolls the increment back, so no gaps.
+"""
+import datetime as dt
+
+from ..models import NumberSequence, Site
+
+
+def format_number(prefix: str, seq: int) -> str:
+    return f"{prefix}{seq:03d}"  # four digits past 999
+
+
+def take_next(site: Site, prefix: str, day: dt.date) -> int:
+    (NumberSequence
+     .insert(site=site, prefix=prefix, day=day, last=1)
+     .on_conflict(conflict_target=[NumberSequence.site, NumberSequence.prefix,
+                                   NumberSequence.day],
+                  update={NumberSequence.last: NumberSequence.last + 1})
+     .execute())
+    return (NumberSequence
+            .select(NumberSequence.last)
+            .where((NumberSequence.site == site) & (NumberSequence.prefix == prefix)
+                   & (NumberSequence.day == day))
+            .scalar())

@@ -1,0 +1,379 @@
+"""The queue: issue a ticket, call the next one, and every later transition.
+
+Each public verb is one write transaction. Concurrency safety lives in the database:
+BEGIN IMMEDIATE on SQLite; on PostgreSQL the counter row is locked FOR UPDATE and the
+candidate ticket is taken with SKIP LOCKED; a conditional UPDATE on the expected status
+is the backstop on both, so two counters never get the same ticket.
+"""
+import datetime as dt
+
+import peewee as pw
+
+from .. import events
+from ..clock import as_utc_naive, iso, local_day
+from ..db import lock_rows, skip_locked, write_transaction
+from ..errors import Conflict, Invalid, NotFound
+from ..models import Counter, CounterService, Service, Site, SiteService, Ticket, TicketEvent
+from . import calendar, numbering
+
+PRIORITY_GROUPS = {
+    "disabilitas": "Penyandang disabilitas",
+    "lansia": "Lanjut usia",
+    "ibu_hamil": "Ibu hamil",
+    "anak": "Anak-anak",
+    "korban_bencana": "Korban bencana",
+}
+OUTCOMES = {
+    "completed": "Selesai dilayani",
+    "case": "Berkas diterima (diteruskan)",
+    "info_only": "Informasi saja",
+    "rejected": "Ditolak / berkas belum lengkap",
+}
+STATUS_LABELS = {
+    "waiting": "Menunggu",
+    "called": "Dipanggil",
+    "serving": "Sedang dilayani",
+    "done": "Selesai",
+    "no_show": "Tidak hadir",
+    "cancelled": "Dibatalkan",
+}
+ACTIVE = ("called", "serving")
+# transition -> statuses it may start from
+ALLOWED_FROM = {
+    "recall": {"called"},
+    "start": {"called"},
+    "finish": {"called", "serving"},
+    "no_show": {"called"},
+    "requeue": {"no_show"},
+    "transfer": {"waiting", "called", "serving"},
+    "cancel": {"waiting"},
+}
+
+
+# --- lookups -------------------------------------------------------------------------
+
+def get_site(code: str) -> Site:
+    site = Site.get_or_none(Site.code == code)
+    if site is None:
+        raise NotFound(f"Lokasi '{code}' tidak dikenal.", code="unknown_site")
+    return site
+
+
+def get_service(code: str) -> Service:
+    service = Service.get_or_none(Service.code == code)
+    if service is None:
+        raise NotFound(f"Layanan '{code}' tidak dikenal.", code="unknown_service")
+    return service
+
+
+def get_counter(site: Site, code: str) -> Counter:
+    counter = Counter.get_or_none((Counter.site == site) & (Counter.code == code))
+    if counter is None:
+        raise NotFound(f"Loket '{code}' tidak ada di {site.name}.", code="unknown_counter")
+    return counter
+
+
+def get_ticket(ticket_id: str) -> Ticket:
+    ticket = Ticket.get_or_none(Ticket.id == ticket_id) if _looks_like_id(ticket_id) else None
+    if ticket is None:
+        raise NotFound("Tiket tidak ditemukan.", code="unknown_ticket")
+    return ticket
+
+
+def _looks_like_id(value: str) -> bool:
+    return isinstance(value, str) and len(value) == 32 and all(
+        c in "0123456789abcdef" for c in value)
+
+
+def counter_services(counter: Counter) -> list[int]:
+    return [link.service_id for link in counter.service_links]
+
+
+def current_ticket(counter: Counter) -> Ticket | None:
+    return (Ticket.select()
+            .where((Ticket.counter == counter) & (Ticket.status.in_(ACTIVE)))
+            .order_by(Ticket.called_at.desc())
+            .first())
+
+
+# --- ordering ------------------------------------------------------------------------
+
+def queue_order(now_naive: dt.datetime):
+    """SQL ordering: priority groups first, then appointments that are due, then by
+    time (an appointment's place is its slot start), then issue time."""
+    return [
+        pw.Case(None, [(Ticket.priority_group.is_null(False), 0)], 1),
+        pw.Case(None, [((Ticket.due_at.is_null(False)) & (Ticket.due_at <= now_naive), 0)], 1),
+        pw.fn.COALESCE(Ticket.due_at, Ticket.issued_at),
+        Ticket.issued_at,
+        Ticket.id,
+    ]
+
+
+def queue_key(ticket: Ticket, now_naive: dt.datetime) -> tuple:
+    """The same order as `queue_order`, in Python."""
+    due = ticket.due_at is not None and ticket.due_at <= now_naive
+    return (0 if ticket.priority_group else 1, 0 if due else 1,
+            ticket.due_at or ticket.issued_at, ticket.issued_at, ticket.id)
+
+
+def waiting_in_lane(site: Site, prefix: str, day: dt.date, now: dt.datetime) -> list[Ticket]:
+    now_naive = as_utc_naive(now)
+    return list(Ticket.select()
+                .where((Ticket.site == site) & (Ticket.day == day) & (Ticket.prefix == prefix)
+                       & (Ticket.status == "waiting"))
+                .order_by(*queue_order(now_naive)))
+
+
+def waiting_before(ticket: Ticket, now: dt.datetime) -> int:
+    if ticket.status != "waiting":
+        return 0
+    lane = waiting_in_lane(ticket.site, ticket.prefix, ticket.day, now)
+    ids = [t.id for t in lane]
+    return ids.index(ticket.id) if ticket.id in ids else 0
+
+
+def waiting_for_services(site: Site, service_ids: list[int], now: dt.datetime,
+                         limit: int | None = None) -> list[Ticket]:
+    now_naive = as_utc_naive(now)
+    query = (Ticket.select(Ticket, Service).join(Service)
+             .where((Ticket.site == site) & (Ticket.day == local_day(now))
+                    & (Ticket.status == "waiting") & (Ticket.service.in_(service_ids)))
+             .order_by(*queue_order(now_naive)))
+    if limit:
+        query = query.limit(limit)
+    return list(query)
+
+
+def waiting_counts(site: Site, now: dt.datetime) -> dict[int, int]:
+    rows = (Ticket.select(Ticket.service, pw.fn.COUNT(Ticket.id).alias("n"))
+            .where((Ticket.site == site) & (Ticket.day == local_day(now))
+                   & (Ticket.status == "waiting"))
+            .group_by(Ticket.service).tuples())
+    return {service_id: n for service_id, n in rows}
+
+
+def issued_count(site: Site, service: Service, day: dt.date) -> int:
+    return (Ticket.select(pw.fn.COUNT(Ticket.id))
+            .where((Ticket.site == site) & (Ticket.service == service) & (Ticket.day == day))
+            .scalar())
+
+
+# --- verbs ---------------------------------------------------------------------------
+
+def _record(ticket: Ticket, kind: str, now: dt.datetime, counter: Counter | None = None,
+            username: str | None = None, **detail) -> None:
+    TicketEvent.create(ticket=ticket, kind=kind, at=as_utc_naive(now), counter=counter,
+                       username=username, detail=detail or None)
+
+
+def _publish(site: Site, kind: str, ticket: Ticket, counter: Counter | None,
+             now: dt.datetime, **extra) -> None:
+    event = {"type": kind, "ticket": ticket.id, "number": ticket.number,
+             "service": ticket.service.code, "status": ticket.status,
+             "counter": counter.code if counter else None,
+             "counter_name": counter.name if counter else None,
+             "counter_number": counter.number if counter else None,
+             "at": iso(now)}
+    event.update(extra)
+    events.publish_after_commit(site.code, event)
+
+
+def issue_ticket(site: Site, service: Service, now: dt.datetime,
+                 priority_group: str | None = None, source: str = "kiosk",
+                 due_at: dt.datetime | None = None) -> Ticket:
+    if priority_group is not None and priority_group not in PRIORITY_GROUPS:
+        raise Invalid("Kelompok prioritas tidak dikenal.", code="invalid_priority_group",
+                      allowed=sorted(PRIORITY_GROUPS))
+    day = local_day(now)
+    with write_transaction():
+        offered = lock_rows(SiteService.select().where(
+            (SiteService.site == site) & (SiteService.service == service))).first()
+        quota_counted = issued_count(site, service, day) if offered and offered.daily_quota else None
+        state = calendar.availability(site, service, now, quota_counted)
+        if not state.open and not (source == "appointment" and state.code == "quota_reached"):
+            status = 404 if state.code == "not_offered" else 409
+            raise Conflict(state.message, code=state.code, status=status)
+        seq = numbering.take_next(site, service.prefix, day)
+        ticket = Ticket.create(
+            site=site, service=service, day=day, prefix=service.prefix, seq=seq,
+            number=numbering.format_number(service.prefix, seq),
+            priority_group=priority_group, status="waiting",
+            issued_at=as_utc_naive(now), source=source,
+            due_at=as_utc_naive(due_at) if due_at else None)
+        _record(ticket, "issued", now, priority_group=priority_group, source=source)
+        _publish(site, "issued", ticket, None, now)
+    return ticket
+
+
+def call_next(counter: Counter, now: dt.datetime, username: str | None = None) -> Ticket | None:
+    """The oldest eligible waiting ticket for the counter's services, or None."""
+    with write_transaction():
+        counter = lock_rows(Counter.select().where(Counter.id == counter.id)).get()
+        _require_counter_can_call(counter)
+        busy = current_ticket(counter)
+        if busy is not None:
+            raise Conflict(f"Loket masih menangani {busy.number}. Selesaikan atau tandai "
+                           "tidak hadir dulu.", code="counter_busy", ticket=busy.id)
+        services = counter_services(counter)
+        if not services:
+            return None
+        now_naive = as_utc_naive(now)
+        candidates = skip_locked(
+            Ticket.select()
+            .where((Ticket.site == counter.site_id) & (Ticket.day == local_day(now))
+                   & (Ticket.status == "waiting") & (Ticket.service.in_(services)))
+            .order_by(*queue_order(now_naive))
+            .limit(1))
+        ticket = candidates.first()
+        if ticket is None:
+            return None
+        taken = (Ticket.update(status="called", counter=counter, called_at=now_naive,
+                               call_count=Ticket.call_count + 1)
+                 .where((Ticket.id == ticket.id) & (Ticket.status == "waiting"))
+                 .execute())
+        if taken != 1:  # pragma: no cover - the locks above make this unreachable
+            raise Conflict("Tiket baru saja diambil loket lain. Coba lagi.",
+                           code="already_taken")
+        if counter.status != "open":
+            counter.status = "open"
+            counter.save(only=[Counter.status])
+        ticket = Ticket.get_by_id(ticket.id)
+        _record(ticket, "called", now, counter, username)
+        _publish(counter.site, "call", ticket, counter, now)
+    return ticket
+
+
+def _require_counter_can_call(counter: Counter) -> None:
+    if counter.status == "paused":
+        raise Conflict("Loket sedang jeda. Lanjutkan loket dulu.", code="counter_paused")
+
+
+def recall(counter: Counter, now: dt.datetime, username: str | None = None) -> Ticket:
+    with write_transaction():
+        ticket = current_ticket(counter)
+        if ticket is None or ticket.status != "called":
+            raise Conflict("Tidak ada nomor yang sedang dipanggil di loket ini.",
+                           code="no_current_ticket")
+        ticket.call_count += 1
+        ticket.save(only=[Ticket.call_count])
+        _record(ticket, "recalled", now, counter, username)
+        _publish(counter.site, "recall", ticket, counter, now)
+    return ticket
+
+
+def _transition(ticket_id: str, action: str, now: dt.datetime, username: str | None,
+                apply, **detail) -> Ticket:
+    """Lock the ticket, check the transition is allowed from its current status,
+    apply the change, audit it and publish it."""
+    with write_transaction():
+        ticket = lock_rows(Ticket.select().where(Ticket.id == ticket_id)).first()
+        if ticket is None:
+            raise NotFound("Tiket tidak ditemukan.", code="unknown_ticket")
+        if ticket.status not in ALLOWED_FROM[action]:
+            raise Conflict(
+                f"Tiket {ticket.number} berstatus '{STATUS_LABELS[ticket.status]}'; "
+                f"aksi ini tidak bisa dilakukan.", code="invalid_transition",
+                status_now=ticket.status, action=action)
+        counter = ticket.counter
+        apply(ticket)
+        ticket.save()
+        _record(ticket, action, now, counter, username, **detail)
+        _publish(ticket.site, action, ticket, counter, now)
+    return ticket
+
+
+def start(ticket_id: str, now: dt.datetime, username: str | None = None) -> Ticket:
+    def apply(t):
+        t.status, t.started_at = "serving", as_utc_naive(now)
+    return _transition(ticket_id, "start", now, username, apply)
+
+
+def finish(ticket_id: str, outcome: str, now: dt.datetime,
+           username: str | None = None) -> Ticket:
+    if outcome not in OUTCOMES:
+        raise Invalid("Hasil layanan tidak dikenal.", code="invalid_outcome",
+                      allowed=sorted(OUTCOMES))
+
+    def apply(t):
+        t.status, t.outcome, t.finished_at = "done", outcome, as_utc_naive(now)
+        t.started_at = t.started_at or t.finished_at
+    return _transition(ticket_id, "finish", now, username, apply, outcome=outcome)
+
+
+def no_show(ticket_id: str, now: dt.datetime, username: str | None = None) -> Ticket:
+    def apply(t):
+        t.status, t.finished_at = "no_show", as_utc_naive(now)
+    return _transition(ticket_id, "no_show", now, username, apply)
+
+
+def requeue(ticket_id: str, now: dt.datetime, username: str | None = None) -> Ticket:
+    """A no-show comes back: waiting again, keeping its number and place."""
+    def apply(t):
+        t.status, t.counter, t.finished_at = "waiting", None, None
+    return _transition(ticket_id, "requeue", now, username, apply)
+
+
+def cancel(ticket_id: str, now: dt.datetime, username: str | None = None) -> Ticket:
+    def apply(t):
+        t.status, t.finished_at = "cancelled", as_utc_naive(now)
+    return _transition(ticket_id, "cancel", now, username, apply)
+
+
+def transfer(ticket_id: str, service: Service, now: dt.datetime,
+             username: str | None = None) -> Ticket:
+    """Move to another service's lane, keeping the number and the place by issue time."""
+    def apply(t):
+        offered = SiteService.get_or_none((SiteService.site == t.site_id)
+                                          & (SiteService.service == service)
+                                          & (SiteService.active == True))  # noqa: E712
+        if offered is None:
+            raise NotFound(f"Layanan {service.name} tidak tersedia di lokasi ini.",
+                           code="unknown_service")
+        if service.id == t.service_id:
+            raise Conflict("Tiket sudah berada di layanan itu.", code="same_service")
+        t.service, t.status, t.counter = service, "waiting", None
+        t.called_at = t.started_at = None
+    return _transition(ticket_id, "transfer", now, username, apply, to=service.code)
+
+
+def set_counter_status(counter: Counter, status: str, now: dt.datetime,
+                       username: str | None = None) -> Counter:
+    if status not in ("open", "paused", "closed"):
+        raise Invalid("Status loket tidak dikenal.", code="invalid_status")
+    with write_transaction():
+        counter = lock_rows(Counter.select().where(Counter.id == counter.id)).get()
+        if status == "closed" and current_ticket(counter) is not None:
+            raise Conflict("Selesaikan nomor yang sedang dilayani sebelum menutup loket.",
+                           code="counter_busy")
+        if counter.status != status:
+            counter.status = status
+            counter.save(only=[Counter.status])
+            events.publish_after_commit(counter.site.code, {
+                "type": f"counter_{'opened' if status == 'open' else status}",
+                "counter": counter.code, "counter_name": counter.name,
+                "status": status, "at": iso(now), "by": username})
+    return counter
+
+
+def counters_of(site: Site) -> list[Counter]:
+    return list(Counter.select().where(Counter.site == site).order_by(Counter.number))
+
+
+def services_of_counter(counter: Counter) -> list[Service]:
+    return list(Service.select().join(CounterService)
+                .where(CounterService.counter == counter).order_by(Service.prefix, Service.code))
+
+
+def services_at(site: Site) -> list[Service]:
+    return list(Service.select().join(SiteService, on=(SiteService.service == Service.id))
+                .where((SiteService.site == site) & (SiteService.active == True))  # noqa: E712
+                .order_by(Service.prefix, Service.code))
+
+
+def recent_no_shows(site: Site, service_ids: list[int], now: dt.datetime,
+                    limit: int = 10) -> list[Ticket]:
+    return list(Ticket.select()
+                .where((Ticket.site == site) & (Ticket.day == local_day(now))
+                       & (Ticket.status == "no_show") & (Ticket.service.in_(service_ids)))
+                .order_by(Ticket.finished_at.desc()).limit(limit))

@@ -1,0 +1,153 @@
+"""JSON API v1 (DESIGN's contract). Thin: parse, call one domain function, serialise."""
+from functools import wraps
+
+from flask import Blueprint, abort, g, jsonify, request
+
+from .. import serializers
+from ..domain import accounts, queueing
+from ..http import Unauthorized, client_address, field, json_body, now, track_url
+from ..models import Site
+from ..web import csrf
+from .openapi import document
+
+bp = Blueprint("api", __name__)
+csrf.exempt(bp)
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Perlu token: Authorization: Bearer <token>.")
+        user = accounts.user_for_token(token.strip(), now())
+        if user is None:
+            raise Unauthorized("Token tidak berlaku atau sudah kedaluwarsa.",
+                               code="invalid_token")
+        g.api_user = user
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def ticket_response(ticket, status=200):
+    return jsonify(serializers.ticket_dict(ticket, now(), track_url(ticket.id))), status
+
+
+def _staff_ticket(ticket_id):
+    ticket = queueing.get_ticket(ticket_id)
+    accounts.require_site_staff(g.api_user, ticket.site)
+    return ticket
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+@bp.post("/api/v1/auth/token")
+def auth_token():
+    body = json_body()
+    username = field(body, "username", max_length=80)
+    password = field(body, "password", max_length=200)
+    user = accounts.authenticate(username, password, client_address(), now())
+    if user is None:
+        raise Unauthorized("Nama pengguna atau kata sandi salah.", code="invalid_credentials")
+    token = accounts.issue_token(user, now())
+    return jsonify(token=token, role=user.role, sites=accounts.site_codes(user))
+
+
+@bp.get("/api/v1/sites")
+def sites():
+    rows = Site.select().order_by(Site.id)
+    return jsonify(sites=[serializers.site_dict(s) for s in rows])
+
+
+@bp.get("/api/v1/sites/<site_code>/services")
+def services(site_code):
+    site = queueing.get_site(site_code)
+    keys = ("code", "name", "agency", "prefix", "open", "waiting", "estimated_wait_minutes",
+            "hours_today", "closed_message")
+    rows = serializers.service_rows(site, now())
+    return jsonify(services=[{k: row[k] for k in keys} for row in rows])
+
+
+@bp.post("/api/v1/sites/<site_code>/tickets")
+def issue_ticket(site_code):
+    site = queueing.get_site(site_code)
+    body = json_body()
+    service = queueing.get_service(field(body, "service", max_length=40))
+    priority = field(body, "priority_group", required=False, max_length=40)
+    ticket = queueing.issue_ticket(site, service, now(), priority_group=priority)
+    return ticket_response(ticket, 201)
+
+
+@bp.get("/api/v1/tickets/<ticket_id>")
+def get_ticket(ticket_id):
+    return ticket_response(queueing.get_ticket(ticket_id))
+
+
+@bp.get("/api/v1/sites/<site_code>/counters")
+def counters(site_code):
+    site = queueing.get_site(site_code)
+    return jsonify(counters=[serializers.counter_dict(c) for c in queueing.counters_of(site)])
+
+
+def _staff_counter(site_code, counter_code):
+    site = queueing.get_site(site_code)
+    accounts.require_site_staff(g.api_user, site)
+    return queueing.get_counter(site, counter_code)
+
+
+@bp.post("/api/v1/sites/<site_code>/counters/<counter_code>/call-next")
+@token_required
+def call_next(site_code, counter_code):
+    counter = _staff_counter(site_code, counter_code)
+    ticket = queueing.call_next(counter, now(), g.api_user.username)
+    if ticket is None:
+        return "", 204
+    return jsonify(ticket=serializers.ticket_dict(ticket, now(), track_url(ticket.id)))
+
+
+@bp.post("/api/v1/sites/<site_code>/counters/<counter_code>/recall")
+@token_required
+def recall(site_code, counter_code):
+    counter = _staff_counter(site_code, counter_code)
+    ticket = queueing.recall(counter, now(), g.api_user.username)
+    return jsonify(ticket=serializers.ticket_dict(ticket, now(), track_url(ticket.id)))
+
+
+@bp.post("/api/v1/sites/<site_code>/counters/<counter_code>/status")
+@token_required
+def counter_status(site_code, counter_code):
+    counter = _staff_counter(site_code, counter_code)
+    status = field(json_body(), "status", max_length=10)
+    counter = queueing.set_counter_status(counter, status, now(), g.api_user.username)
+    return jsonify(serializers.counter_dict(counter))
+
+
+@bp.post("/api/v1/tickets/<ticket_id>/<action>")
+@token_required
+def ticket_action(ticket_id, action):
+    ticket = _staff_ticket(ticket_id)
+    user = g.api_user.username
+    if action == "start":
+        ticket = queueing.start(ticket.id, now(), user)
+    elif action == "no-show":
+        ticket = queueing.no_show(ticket.id, now(), user)
+    elif action == "requeue":
+        ticket = queueing.requeue(ticket.id, now(), user)
+    elif action == "finish":
+        outcome = field(json_body(), "outcome", max_length=20)
+        ticket = queueing.finish(ticket.id, outcome, now(), user)
+    elif action == "transfer":
+        service = queueing.get_service(field(json_body(), "service", max_length=40))
+        ticket = queueing.transfer(ticket.id, service, now(), user)
+    else:
+        abort(404)
+    return ticket_response(ticket)

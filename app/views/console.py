@@ -1,0 +1,151 @@
+"""The operator's console at /loket: log in, choose a counter, serve the queue."""
+from flask import (Blueprint, abort, redirect, render_template, request, session, url_for)
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from ..domain import accounts, queueing
+from ..errors import DomainError
+from ..http import client_address, now
+from ..models import Site
+from ..web import LoginUser
+
+bp = Blueprint("console", __name__, url_prefix="/loket")
+STAFF = ("operator", "supervisor", "admin")
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Nama pengguna", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("Kata sandi", validators=[DataRequired(), Length(max=200)])
+
+
+def _user():
+    return current_user.user
+
+
+@bp.route("/masuk", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.username.data, form.password.data,
+                                         client_address(), now())
+        except DomainError as exc:
+            user, error, status = None, exc.message, exc.status
+        else:
+            if user is None:
+                error, status = "Nama pengguna atau kata sandi salah.", 401
+        if user is not None:
+            session.clear()
+            login_user(LoginUser(user))
+            return redirect(url_for("console.choose"))
+    return render_template("login.html", form=form, error=error), status
+
+
+@bp.post("/keluar")
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("console.login"))
+
+
+@bp.get("/")
+@login_required
+def choose():
+    user = _user()
+    if user.role not in STAFF:
+        abort(403)
+    if user.role == "admin":
+        code = request.args.get("site", "induk")
+        site = queueing.get_site(code)
+        sites = list(Site.select().order_by(Site.kind.desc(), Site.name))
+    else:
+        site, sites = user.site, [user.site]
+    return render_template("console_choose.html", site=site, sites=sites,
+                           counters=queueing.counters_of(site))
+
+
+def _counter(site_code, counter_code):
+    site = queueing.get_site(site_code)
+    accounts.require_site_staff(_user(), site)
+    return queueing.get_counter(site, counter_code)
+
+
+def _panel_context(counter):
+    moment = now()
+    services = queueing.services_of_counter(counter)
+    return {
+        "site": counter.site, "counter": counter,
+        "current": queueing.current_ticket(counter),
+        "services": services,
+        "all_services": queueing.services_at(counter.site),
+        "outcomes": queueing.OUTCOMES,
+        "waiting": queueing.waiting_for_services(counter.site, [s.id for s in services],
+                                                 moment, limit=50),
+        "no_shows": queueing.recent_no_shows(counter.site, [s.id for s in services], moment),
+        "priority_groups": queueing.PRIORITY_GROUPS,
+    }
+
+
+@bp.get("/<site_code>/<counter_code>")
+@login_required
+def console(site_code, counter_code):
+    counter = _counter(site_code, counter_code)
+    return render_template("console.html", **_panel_context(counter))
+
+
+@bp.get("/<site_code>/<counter_code>/antrean")
+@login_required
+def waiting(site_code, counter_code):
+    counter = _counter(site_code, counter_code)
+    return render_template("_partials/console_waiting.html", **_panel_context(counter))
+
+
+@bp.post("/<site_code>/<counter_code>/<action>")
+@login_required
+def act(site_code, counter_code, action):
+    counter = _counter(site_code, counter_code)
+    username = _user().username
+    moment = now()
+    ticket_id = request.form.get("ticket", "")
+    if action == "open-counter":
+        queueing.set_counter_status(counter, "open", moment, username)
+        if not request.headers.get("HX-Request"):
+            return redirect(url_for("console.console", site_code=site_code,
+                                    counter_code=counter_code))
+    elif action == "call-next":
+        if queueing.call_next(counter, moment, username) is None:
+            context = _panel_context(counter)
+            context["notice"] = "Tidak ada antrean yang menunggu untuk loket ini."
+            return render_template("_partials/console_panel.html", **context)
+    elif action == "recall":
+        queueing.recall(counter, moment, username)
+    elif action in ("start", "no-show", "requeue", "finish", "transfer"):
+        ticket = queueing.get_ticket(ticket_id)
+        if ticket.site_id != counter.site_id:
+            abort(404)
+        if action == "start":
+            queueing.start(ticket.id, moment, username)
+        elif action == "no-show":
+            queueing.no_show(ticket.id, moment, username)
+        elif action == "requeue":
+            queueing.requeue(ticket.id, moment, username)
+        elif action == "finish":
+            queueing.finish(ticket.id, request.form.get("outcome", ""), moment, username)
+        else:
+            service = queueing.get_service(request.form.get("service", ""))
+            queueing.transfer(ticket.id, service, moment, username)
+    elif action in ("pause", "resume", "close"):
+        status = {"pause": "paused", "resume": "open", "close": "closed"}[action]
+        queueing.set_counter_status(counter, status, moment, username)
+        if status == "closed":
+            return redirect(url_for("console.choose"), code=303) if not request.headers.get(
+                "HX-Request") else ("", 204, {"HX-Redirect": url_for("console.choose")})
+    else:
+        abort(404)
+    counter = queueing.get_counter(counter.site, counter.code)
+    return (render_template("_partials/console_panel.html", **_panel_context(counter)),
+            200, {"HX-Trigger": "queue-changed"})

@@ -1,0 +1,160 @@
+"""Request plumbing shared by every blueprint: connection per request, CSRF, login,
+security headers, the one error handler (JSON for the API, HTML for pages), and the
+session's idle and absolute timeouts."""
+import logging
+import time
+import uuid
+
+from flask import g, jsonify, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
+from flask_htmx import HTMX
+from flask_login import LoginManager, logout_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from .db import database
+from .errors import DomainError
+from .models import User
+
+log = logging.getLogger("mpp.web")
+csrf = CSRFProtect()
+htmx = HTMX()
+login_manager = LoginManager()
+login_manager.login_view = "console.login"
+login_manager.login_message = "Silakan masuk terlebih dahulu."
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "media-src 'self' blob: data:; connect-src 'self'; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+ERROR_TITLES = {400: "Permintaan tidak valid", 401: "Perlu masuk", 403: "Tidak diizinkan",
+                404: "Tidak ditemukan", 405: "Metode tidak diizinkan",
+                409: "Tidak dapat diproses", 413: "Data terlalu besar",
+                415: "Format tidak didukung", 422: "Data tidak valid",
+                429: "Terlalu banyak permintaan"}
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+              415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests"}
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Secure cookies whenever the request came over TLS (ProxyFix sets the scheme)."""
+
+    def get_cookie_secure(self, app):
+        return request.is_secure
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json")
+
+
+def error_response(status: int, code: str, message: str, **detail):
+    if wants_json():
+        body = {"error": {"code": code, "message": message}}
+        if detail:
+            body["error"]["detail"] = detail
+        return jsonify(body), status
+    template = "_partials/error.html" if request.headers.get("HX-Request") else "error.html"
+    return render_template(template, status=status, title=ERROR_TITLES.get(status, "Galat"),
+                           message=message, code=code), status
+
+
+def init_app(app):
+    app.session_interface = SessionInterface()
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        user = User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa
+        return LoginUser(user) if user else None
+
+    from .clock import to_local
+
+    @app.template_filter("wita")
+    def wita(moment, pattern="%H:%M"):
+        return to_local(moment).strftime(pattern) if moment else ""
+
+    @app.context_processor
+    def server_clock():
+        return {"server_now_ms": int(app.clock.now().timestamp() * 1000)}
+
+    @app.before_request
+    def open_connection():
+        g.request_started = time.perf_counter()
+        database.connect(reuse_if_open=True)
+
+    @app.before_request
+    def enforce_session_timeouts():
+        if "_user_id" not in session:
+            return
+        now = time.time()
+        idle = app.config["SESSION_IDLE_MINUTES"] * 60
+        absolute = app.config["SESSION_MAX_HOURS"] * 3600
+        if now - session.get("seen", now) > idle or now - session.get("since", now) > absolute:
+            logout_user()
+            session.clear()
+            return
+        session.setdefault("since", now)
+        if now - session.get("seen", 0) > 30:  # don't rewrite the cookie on every poll
+            session["seen"] = now
+
+    @app.teardown_request
+    def close_connection(_exc):
+        if not database.is_closed():
+            database.close()
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        return response
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        return error_response(exc.status, exc.code, exc.message, **exc.detail)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return error_response(400, "csrf_failed",
+                              "Sesi formulir kedaluwarsa. Muat ulang halaman lalu coba lagi.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        if status >= 500:
+            return unexpected(exc)
+        message = {404: "Alamat tidak ditemukan.",
+                   405: "Metode ini tidak diizinkan untuk alamat ini.",
+                   413: "Data yang dikirim terlalu besar."}.get(status) or exc.description
+        return error_response(status, HTTP_CODES.get(status, "error"), message)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        incident = uuid.uuid4().hex[:12]
+        log.exception("unexpected error, incident %s, %s %s", incident, request.method,
+                      request.path)
+        if not database.is_closed() and database.in_transaction():
+            database.rollback()
+        return error_response(500, "internal_error",
+                              f"Terjadi kesalahan pada sistem. Kode insiden: {incident}.",
+                              incident=incident)
+
+
+class LoginUser:
+    """Flask-Login's view of a User row."""
+
+    def __init__(self, user: User):
+        self.user = user
+        self.is_authenticated = True
+        self.is_active = user.active
+        self.is_anonymous = False
+
+    def get_id(self):
+        return str(self.user.id)

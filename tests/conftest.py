@@ -1,0 +1,77 @@
+"""Fixtures. The schema and demo data are built once per session into a template
+SQLite file; each test gets its own copy (a file copy, not a rebuild)."""
+import datetime as dt
+import shutil
+
+import pytest
+
+from app import create_app
+from app.clock import WITA
+from app.db import database
+
+from .servers import OPEN_MONDAY
+
+# Monday 30 November 2026, 09:00 WITA: every demo hall is open.
+MONDAY_9 = dt.datetime(2026, 11, 30, 9, 0, tzinfo=WITA)
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 11, year: int = 2026):
+    return dt.datetime(year, month, day, hour, minute, tzinfo=WITA)
+
+
+@pytest.fixture(scope="session")
+def template_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template")
+    app = create_app({"DATA_DIR": str(path), "SECRET_KEY": "test"})
+    with app.app_context():
+        from app.cli import setup
+        setup()
+    return path
+
+
+@pytest.fixture
+def app(template_dir, tmp_path):
+    shutil.copy(template_dir / "mpp.sqlite3", tmp_path / "mpp.sqlite3")
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test",
+                      "MPP_CLOCK_START": OPEN_MONDAY, "TESTING": True})
+    database.connect(reuse_if_open=True)
+    yield app
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    """The domain layer with a connection open, for direct domain tests."""
+    return database
+
+
+class Api:
+    """The JSON API through the test client, with a bearer token when logged in."""
+
+    def __init__(self, client):
+        self.client = client
+        self.headers = {}
+
+    def login(self, username, password="demo"):
+        r = self.client.post("/api/v1/auth/token",
+                             json={"username": username, "password": password})
+        assert r.status_code == 200, r.json
+        self.headers = {"Authorization": f"Bearer {r.json['token']}"}
+        return self
+
+    def get(self, path, **kw):
+        return self.client.get(path, headers=self.headers, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.client.post(path, json=json, headers=self.headers, **kw)
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)

@@ -1,5 +1,5 @@
-"""The OpenAPI document of what exists. Features append their operations to OPERATIONS;
-a test fails when a route under /api/ is missing here."""
+"""The OpenAPI document of what exists. Each feature's view module calls
+`add_operations([...])` with its rows; a test fails when a route under /api/ is missing."""
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 TICKET = {"$ref": "#/components/schemas/Ticket"}
@@ -41,6 +41,11 @@ OPERATIONS = [
     ("post", "/api/v1/tickets/{id}/transfer", "Move to another service's lane", "operator",
      {"service": "string"}, {"200": "ticket", "409": "invalid_transition"}),
 ]
+
+
+def add_operations(rows: list[tuple]) -> None:
+    known = {(method, path) for method, path, *_ in OPERATIONS}
+    OPERATIONS.extend(row for row in rows if (row[0], row[1]) not in known)
 
 
 def _schema(fields: dict) -> dict:

@@ -1,0 +1,1 @@
+"""Ticket and receipt rendering (PDF, ESC/POS) and the print queue."""

@@ -1,4 +1,6 @@
 """The operator's console at /loket: log in, choose a counter, serve the queue."""
+import time
+
 from flask import (Blueprint, abort, redirect, render_template, request, session, url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -41,6 +43,7 @@ def login():
         if user is not None:
             session.clear()
             login_user(LoginUser(user))
+            session["since"] = session["seen"] = time.time()
             return redirect(url_for("console.choose"))
     return render_template("login.html", form=form, error=error), status
 

@@ -39,6 +39,11 @@ def create_app(test_config: dict | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     bind(app.config["DATABASE_URL"])
+    proxies = int(env["TRUSTED_PROXIES"])
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,
+                                x_host=proxies)
 
     from . import web
     web.init_app(app)

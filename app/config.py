@@ -28,6 +28,7 @@ SETTINGS = {
     "SESSION_IDLE_MINUTES": ("30", "console sessions end after this much inactivity"),
     "SESSION_MAX_HOURS": ("10", "console sessions end this long after login"),
     "LOG_LEVEL": ("INFO", "logging level"),
+    "TRUSTED_PROXIES": ("0", "reverse proxies in front (X-Forwarded-* are trusted from them)"),
 }
 
 

@@ -137,7 +137,7 @@ def test_kiosk_issues_a_ticket_fragment(client):
                     headers=csrf_headers(client))
     assert r.status_code == 201
     body = r.get_data(as_text=True)
-    assert "A001" in body and "Lanjut usia" in body and "0</strong> orang di depan" in body
+    assert "A001" in body and "Lanjut usia" in body and "Tidak ada</strong> orang di depan" in body
 
 
 def test_kiosk_closed_service_message(client):

@@ -17,3 +17,6 @@ graceful_timeout = 10
 keepalive = 5
 accesslog = "-" if os.environ.get("ACCESS_LOG", "off") == "on" else None
 errorlog = "-"
+# One shared control socket path per user would make parallel servers (tests, a hall box
+# running two roles) step on each other; the product does not use it.
+control_socket_disable = True

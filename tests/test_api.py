@@ -139,6 +139,13 @@ def test_login_is_throttled(client):
     assert other.status_code == 200
 
 
+def test_password_spraying_from_one_client_is_throttled(client):
+    for i in range(30):
+        client.post("/api/v1/auth/token", json={"username": f"user{i}", "password": "x"})
+    r = client.post("/api/v1/auth/token", json={"username": "admin", "password": "demo"})
+    assert r.status_code == 429
+
+
 def test_call_next_needs_a_token(client):
     r = client.post("/api/v1/sites/tabang/counters/L1/call-next")
     assert r.status_code == 401 and r.json["error"]["code"] == "unauthorized"

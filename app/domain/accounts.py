@@ -13,7 +13,8 @@ from ..models import ApiToken, LoginAttempt, Site, User
 
 TOKEN_LIFETIME = dt.timedelta(hours=12)
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
-THROTTLE_MAX_FAILURES = 5
+THROTTLE_MAX_FAILURES = 5            # per username and client
+THROTTLE_MAX_CLIENT_FAILURES = 30    # per client, whatever the usernames tried
 # Compared against when the user does not exist, so timing does not reveal usernames.
 _DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
 
@@ -27,26 +28,29 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def _throttle_key(username: str, client: str) -> str:
-    return f"{username.lower()[:80]}|{client[:100]}"
+def _failures(key: str, since: dt.datetime) -> int:
+    return (LoginAttempt.select(pw.fn.COUNT(LoginAttempt.id))
+            .where((LoginAttempt.key == key) & (LoginAttempt.at >= since)).scalar())
 
 
 def authenticate(username: str, password: str, client: str, now: dt.datetime) -> User | None:
     """The active user with these credentials, or None. Too many recent failures for
-    this username from this client raise TooManyAttempts before the password is checked."""
-    key = _throttle_key(username, client)
+    this username from this client, or from this client at all, raise TooManyAttempts
+    before the password is checked."""
+    user_key = f"{username.lower()[:80]}|{client[:100]}"
+    client_key = f"*|{client[:100]}"
     since = as_utc_naive(now - THROTTLE_WINDOW)
-    failures = (LoginAttempt.select(pw.fn.COUNT(LoginAttempt.id))
-                .where((LoginAttempt.key == key) & (LoginAttempt.at >= since)).scalar())
-    if failures >= THROTTLE_MAX_FAILURES:
+    if (_failures(user_key, since) >= THROTTLE_MAX_FAILURES
+            or _failures(client_key, since) >= THROTTLE_MAX_CLIENT_FAILURES):
         raise TooManyAttempts("Terlalu banyak percobaan masuk. Coba lagi 15 menit lagi.")
     user = User.get_or_none((User.username == username) & (User.active == True))  # noqa: E712
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     with write_transaction():
         if ok and user:
-            LoginAttempt.delete().where(LoginAttempt.key == key).execute()
+            LoginAttempt.delete().where(LoginAttempt.key == user_key).execute()
             return user
-        LoginAttempt.create(key=key, at=as_utc_naive(now))
+        LoginAttempt.insert_many([{"key": user_key, "at": as_utc_naive(now)},
+                                  {"key": client_key, "at": as_utc_naive(now)}]).execute()
         LoginAttempt.delete().where(LoginAttempt.at < since).execute()
     return None
 

@@ -48,4 +48,27 @@ def init_app(app):
         for name in migrate():
             click.echo(f"applied {name}")
 
+    @group.command("send-mail")
+    @click.option("--loop", is_flag=True, help="Keep sending every --interval seconds.")
+    @click.option("--interval", default=15.0, show_default=True)
+    def send_mail_command(loop, interval):
+        """Send the e-mails waiting in the outbox over SMTP (SMTP_* settings)."""
+        import time
+
+        from . import outbox
+        smtp = outbox.Smtp.from_settings(current_app.config["SETTINGS"])
+        if smtp is None:
+            raise click.ClickException("SMTP_HOST is not set.")
+        while True:
+            database.connect(reuse_if_open=True)
+            try:
+                counts = outbox.send_due(smtp, current_app.clock.now())
+            finally:
+                database.close()
+            click.echo(f"sent {counts['sent']}, retry {counts['retry']}, "
+                       f"failed {counts['failed']}")
+            if not loop:
+                break
+            time.sleep(interval)
+
     app.cli.add_command(group)

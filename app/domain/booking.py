@@ -61,7 +61,7 @@ class Settings:
         """Bookable places per day: the quota minus the walk-ins' share (or no cap)."""
         if self.daily_quota is None:
             return None
-        return max(0, math.floor(self.daily_quota * (1 - self.walk_in_share)))
+        return max(0, math.floor(self.daily_quota * (1 - self.walk_in_share) + 1e-9))
 
 
 def offered(site: Site, service: Service) -> SiteService:

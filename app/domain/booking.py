@@ -122,7 +122,11 @@ class DayPlan:
 
     @property
     def available(self) -> int:
-        return sum(s.available for s in self.slots)
+        """Places left that day: the slots' places, capped by the day's share."""
+        total = sum(s.available for s in self.slots)
+        if self.day_cap is not None:
+            total = min(total, max(0, self.day_cap - self.day_booked))
+        return total
 
 
 def parse_date(value) -> dt.date:

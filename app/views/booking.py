@@ -253,7 +253,8 @@ def create():
                               now(), _secret(), _manage_prefix())
     except DomainError as exc:
         ctx = _wizard({k: values[k] for k in ("site", "service", "date")}, now())
-        return render_template("booking.html", **ctx, values=values, error=exc.message,
+        ctx["values"] = values
+        return render_template("booking.html", **ctx, error=exc.message,
                                error_field=exc.detail.get("field"),
                                error_code=exc.code), exc.status
     _grant(result.appointment.code)

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from playhouse.migrations import Runner
 
 from .db import database
@@ -49,6 +50,7 @@ def init_app(app):
             click.echo(f"applied {name}")
 
     @group.command("send-mail")
+    @with_appcontext
     @click.option("--loop", is_flag=True, help="Keep sending every --interval seconds.")
     @click.option("--interval", default=15.0, show_default=True)
     def send_mail_command(loop, interval):

@@ -209,7 +209,7 @@ def _form_values() -> dict:
 def _wizard(args: dict, moment) -> dict:
     """Everything the booking page shows for the choices made so far."""
     ctx = {"step": "site", "values": args}
-    sites = list(Site.select().order_by(Site.kind.desc(), Site.name))
+    sites = list(Site.select().order_by(Site.kind, Site.name))  # the Induk first
     if not args.get("site"):
         return {**ctx, "sites": sites}
     site = queueing.get_site(args["site"])

@@ -310,7 +310,7 @@ def test_rate_limit_specs():
 # --- public pages ------------------------------------------------------------------------
 
 def csrf_from(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)  # on every page
 
 
 def test_booking_steps(client):
@@ -420,3 +420,20 @@ def test_kiosk_expired_offers_walk_in(app, client):
     html = r.get_data(as_text=True)
     assert r.status_code == 409 and "Ambil nomor antrean biasa" in html
     assert 'name="service" value="ADM-KTP"' in html
+
+
+def test_console_marks_the_appointment(app, client):
+    code = create(client, start="09:30").json["code"]
+    client.post("/api/v1/sites/tabang/check-in", json={"code": code})
+    client.post("/api/v1/sites/tabang/tickets", json={"service": "ADM-KTP"})  # a walk-in
+    page = client.get("/loket/masuk").get_data(as_text=True)
+    r = client.post("/loket/masuk", data={"username": "operator.tabang", "password": "demo",
+                                          "csrf_token": csrf_from(page)})
+    assert r.status_code == 302
+    html = client.get("/loket/tabang/L1/antrean").get_data(as_text=True)
+    assert html.count("Janji temu") == 1 and 'data-number="A001"' in html
+    page = client.get("/loket/tabang/L1").get_data(as_text=True)
+    app.clock = Clock("2026-11-30T09:31:00+08:00")  # due now: ahead of the walk-in
+    client.post("/loket/tabang/L1/call-next", headers={"X-CSRFToken": csrf_from(page)})
+    html = client.get("/loket/tabang/L1").get_data(as_text=True)
+    assert 'data-current="A001"' in html and "Janji temu" in html

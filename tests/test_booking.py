@@ -387,3 +387,26 @@ def test_check_in_is_not_refused_by_the_quota(db):
         queueing.issue_ticket(site(), service("IMI-PASPOR"), at(1, 9, 1, month=12))
     # ... the booked citizen still gets a ticket.
     assert booking.check_in(site(), appt.code, at(1, 9, 30, month=12))[1].number == "E002"
+
+
+def test_old_personal_data_is_forgotten(db):
+    from app.outbox import OutboxMessage
+    appt = book("10:00", email="siti@example.com")
+    OutboxMessage.update(status="sent").execute()
+    assert booking.forget_old(at(28, 9, month=2, year=2027), days=90) == 0  # 90 days: kept
+    assert booking.forget_old(at(1, 9, month=3, year=2027), days=90) == 1
+    row = Appointment.get_by_id(appt.id)
+    assert (row.name, row.phone, row.email, row.status) == ("-", "-", None, "booked")
+    assert OutboxMessage.select().count() == 0
+
+
+def test_cli_booking_settings(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["mpp", "booking-settings", "induk", "IMI-PASPOR",
+                                 "--capacity", "6", "--walk-in-share", "0.4"])
+    assert result.exit_code == 0, result.output
+    assert "capacity: 6" in result.output and "day_cap: 18" in result.output
+    result = runner.invoke(args=["mpp", "booking-settings", "tabang", "SMS-PKB"])
+    assert result.exit_code != 0 and "tidak tersedia" in result.output
+    result = runner.invoke(args=["mpp", "forget-appointments"])
+    assert result.exit_code == 0 and "cleared 0" in result.output

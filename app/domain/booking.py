@@ -575,3 +575,22 @@ def qr_payload(code: str, manage_url: str = "") -> str:
     """What the QR code holds: the manage URL ending in the code (a phone camera opens
     the page; the kiosk takes the last path segment), or the bare code."""
     return f"{manage_url}{code}" if manage_url else code
+
+
+# --- retention -------------------------------------------------------------------------
+
+def forget_old(now: dt.datetime, days: int = 90) -> int:
+    """Personal data minimisation (UU 27/2022): appointments whose day is more than
+    `days` behind lose name, phone and e-mail; their sent e-mails are deleted. The
+    counts (service, day, status) stay for statistics. Returns appointments cleared."""
+    cutoff = to_local(now).date() - dt.timedelta(days=days)
+    with write_transaction():
+        cleared = (Appointment.update(name="-", phone="-", email=None)
+                   .where((Appointment.day < cutoff) & (Appointment.phone != "-"))
+                   .execute())
+        (outbox.OutboxMessage.delete()
+         .where((outbox.OutboxMessage.status != "pending")
+                & (outbox.OutboxMessage.created_at
+                   < as_utc_naive(dt.datetime.combine(cutoff, dt.time(0), WITA))))
+         .execute())
+    return cleared

@@ -87,7 +87,7 @@ def store_for(app):
     store = app.extensions.get("mpp_ratelimit")
     if store is None:
         url = app.config["SETTINGS"].get("REDIS_URL")
-        prefix = app.config.get("RATE_LIMIT_PREFIX", "mpp:rl:")  # tests isolate runs
+        prefix = app.config["SETTINGS"]["RATE_LIMIT_REDIS_PREFIX"]
         store = RedisStore(url, prefix) if url else DatabaseStore()
         app.extensions["mpp_ratelimit"] = store
     return store

@@ -437,3 +437,11 @@ def test_console_marks_the_appointment(app, client):
     client.post("/loket/tabang/L1/call-next", headers={"X-CSRFToken": csrf_from(page)})
     html = client.get("/loket/tabang/L1").get_data(as_text=True)
     assert 'data-current="A001"' in html and "Janji temu" in html
+
+
+def test_a_refused_booking_with_a_past_date_falls_back_to_the_dates(client):
+    page = client.get("/booking").get_data(as_text=True)
+    r = client.post("/booking", data=booking_body(date="2026-11-01",
+                                                  csrf_token=csrf_from(page)))
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "Tanggal sudah lewat" in html and "Pilih tanggal" in html

@@ -11,7 +11,7 @@ from ..domain import booking, calendar, contact, queueing
 from ..errors import DomainError, Invalid
 from ..http import field, json_body, now, track_url
 from ..models import Site
-from ..ratelimit import limit
+from ..ratelimit import check, limit, too_many
 from ..web import csrf
 from . import openapi
 
@@ -228,18 +228,22 @@ def _wizard(args: dict, moment) -> dict:
     return ctx
 
 
-@bp.get("/booking")
-def start():
-    args = {k: (request.args.get(k) or "")[:40] for k in ("site", "service", "date")}
+def _wizard_or_dates(args: dict) -> dict:
+    """The wizard; a date out of range falls back to the list of dates, with why."""
     try:
-        ctx = _wizard(args, now())
+        return _wizard(args, now())
     except DomainError as exc:
         if exc.code != "invalid_date":
             raise
-        args["date"] = ""
-        ctx = _wizard(args, now())
+        ctx = _wizard({**args, "date": ""}, now())
         ctx["error"] = exc.message
-    return render_template("booking.html", **ctx)
+        return ctx
+
+
+@bp.get("/booking")
+def start():
+    args = {k: (request.args.get(k) or "")[:40] for k in ("site", "service", "date")}
+    return render_template("booking.html", **_wizard_or_dates(args))
 
 
 @bp.post("/booking")
@@ -252,9 +256,9 @@ def create():
                               values["nik"], values["phone"], values["email"] or None,
                               now(), _secret(), _manage_prefix())
     except DomainError as exc:
-        ctx = _wizard({k: values[k] for k in ("site", "service", "date")}, now())
-        ctx["values"] = values
-        return render_template("booking.html", **ctx, error=exc.message,
+        ctx = _wizard_or_dates({k: values[k] for k in ("site", "service", "date")})
+        ctx.update(values=values, error=exc.message)
+        return render_template("booking.html", **ctx,
                                error_field=exc.detail.get("field"),
                                error_code=exc.code), exc.status
     _grant(result.appointment.code)
@@ -280,10 +284,12 @@ def manage(code):
 
 
 @bp.route("/booking/cek", methods=["GET", "POST"])
-@limit("RATE_LIMIT_LOOKUP")
 def lookup():
     if request.method == "GET":
         return render_template("booking_lookup.html", code="")
+    wait = _limited("RATE_LIMIT_LOOKUP")
+    if wait:
+        return wait
     code, nik = request.form.get("code", "")[:40], request.form.get("nik", "")[:40]
     try:
         appt = booking.for_citizen(code, nik, _secret())
@@ -314,7 +320,7 @@ def reschedule(code):
         return redirect(url_for("booking.manage", code=code[:20]))
     appt = booking.find(code)
     if request.method == "POST":
-        wait = _limited()
+        wait = _limited("RATE_LIMIT_BOOKING")
         if wait:
             return wait
         form = _form_values()
@@ -328,9 +334,9 @@ def reschedule(code):
     return _reschedule_page(appt, (request.args.get("date") or "")[:10])
 
 
-def _limited():
-    from ..ratelimit import check, too_many
-    wait = check("RATE_LIMIT_BOOKING")
+def _limited(name: str):
+    """For views where only the POST is limited."""
+    wait = check(name)
     return too_many(wait) if wait else None
 
 

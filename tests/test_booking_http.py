@@ -89,6 +89,7 @@ def test_create_view_cancel(client):
     assert data["nik"] == "6402********0003" and NIK not in r.get_data(as_text=True)
     assert data["phone"] == "0812****7890" and data["warnings"] == []
     assert data["manage_url"].endswith("/booking/janji/" + data["code"])
+    assert (data["checkin_from"], data["checkin_until"]) == ("09:30", "11:00")
 
     r = client.get(f"/api/v1/appointments/{data['code']}", headers={"X-NIK": NIK})
     assert r.status_code == 200 and r.json["code"] == data["code"]

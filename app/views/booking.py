@@ -39,6 +39,8 @@ def qr_data_uri(code: str) -> str:
 def appointment_dict(appt, moment) -> dict:
     start, end = to_local(appt.start_at), to_local(appt.end_at)
     status = booking.status_of(appt, moment)
+    checkin_from, checkin_until = booking.checkin_window(
+        appt, booking.settings_for(appt.site, appt.service))
     return {
         "code": appt.code,
         "code_display": booking.format_code(appt.code),
@@ -52,6 +54,7 @@ def appointment_dict(appt, moment) -> dict:
         "ticket": ({"id": appt.ticket.id, "number": appt.ticket.number}
                    if appt.ticket_id else None),
         "requirements": appt.service.requirements,
+        "checkin_from": f"{checkin_from:%H:%M}", "checkin_until": f"{checkin_until:%H:%M}",
         "manage_url": _manage_prefix() + appt.code,
     }
 

@@ -48,10 +48,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import web
     web.init_app(app)
 
-    from .views import api, console, kiosk, pages
-    for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp):
+    from .views import api, booking, console, kiosk, pages
+    for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp, booking.bp, booking.api_bp):
         app.register_blueprint(blueprint)
 
     from . import cli
     cli.init_app(app)
+
+    if (env["SMTP_HOST"] and env["MAIL_SENDER_THREAD"].lower() == "on"
+            and not app.config.get("TESTING")):
+        from . import outbox
+        app.extensions["mpp_outbox_stop"] = outbox.start_sender_thread(app)
     return app

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from playhouse.migrations import Runner
 
 from .db import database
@@ -47,5 +48,72 @@ def init_app(app):
         """Apply pending migrations."""
         for name in migrate():
             click.echo(f"applied {name}")
+
+    @group.command("send-mail")
+    @with_appcontext
+    @click.option("--loop", is_flag=True, help="Keep sending every --interval seconds.")
+    @click.option("--interval", default=15.0, show_default=True)
+    def send_mail_command(loop, interval):
+        """Send the e-mails waiting in the outbox over SMTP (SMTP_* settings)."""
+        import time
+
+        from . import outbox
+        smtp = outbox.Smtp.from_settings(current_app.config["SETTINGS"])
+        if smtp is None:
+            raise click.ClickException("SMTP_HOST is not set.")
+        while True:
+            database.connect(reuse_if_open=True)
+            try:
+                counts = outbox.send_due(smtp, current_app.clock.now())
+            finally:
+                database.close()
+            click.echo(f"sent {counts['sent']}, retry {counts['retry']}, "
+                       f"failed {counts['failed']}")
+            if not loop:
+                break
+            time.sleep(interval)
+
+    @group.command("booking-settings")
+    @click.argument("site_code")
+    @click.argument("service_code")
+    @click.option("--enabled/--disabled", default=None, help="Online booking on or off.")
+    @click.option("--slot-minutes", type=click.IntRange(5, 240))
+    @click.option("--capacity", type=click.IntRange(0, 500), help="Bookings per slot.")
+    @click.option("--walk-in-share", type=click.FloatRange(0, 1),
+                  help="Share of the daily quota kept for walk-ins.")
+    @click.option("--early-minutes", type=click.IntRange(0, 600))
+    @click.option("--grace-minutes", type=click.IntRange(0, 600))
+    @click.option("--horizon-days", type=click.IntRange(0, 120))
+    @with_appcontext
+    def booking_settings_command(site_code, service_code, **values):
+        """Show or change how SERVICE is booked online at SITE."""
+        from .domain import booking, queueing
+        database.connect(reuse_if_open=True)
+        try:
+            site, service = queueing.get_site(site_code), queueing.get_service(service_code)
+            changes = {k: v for k, v in values.items() if v is not None}
+            result = (booking.set_settings(site, service, **changes) if changes
+                      else booking.settings_for(site, service))
+        except Exception as exc:
+            raise click.ClickException(getattr(exc, "message", str(exc))) from None
+        finally:
+            database.close()
+        for key, value in vars(result).items():
+            click.echo(f"{key}: {value}")
+        click.echo(f"day_cap: {result.day_cap}")
+
+    @group.command("forget-appointments")
+    @click.option("--days", default=90, show_default=True,
+                  help="Clear name, phone and e-mail of appointments older than this.")
+    @with_appcontext
+    def forget_command(days):
+        """Personal data minimisation for past appointments."""
+        from .domain import booking
+        database.connect(reuse_if_open=True)
+        try:
+            cleared = booking.forget_old(current_app.clock.now(), days)
+        finally:
+            database.close()
+        click.echo(f"cleared {cleared} appointments")
 
     app.cli.add_command(group)

@@ -51,3 +51,19 @@
   tick();
   window.setInterval(tick, 10000);
 })();
+
+// On-screen keypad (kiosk check-in): [data-key] buttons type into [data-code-input].
+document.addEventListener("click", function (evt) {
+  var key = evt.target.closest && evt.target.closest("[data-key]");
+  if (!key) { return; }
+  var form = key.closest("form");
+  var input = form && form.querySelector("[data-code-input]");
+  if (!input) { return; }
+  var value = input.value;
+  if (key.dataset.key === "DEL") {
+    input.value = value.slice(0, -1);
+  } else if (value.replace(/[^0-9A-Za-z]/g, "").length < 8) {
+    input.value = value + key.dataset.key;
+  }
+  input.focus();
+});

@@ -7,6 +7,7 @@ from .. import serializers
 from ..domain import accounts, queueing
 from ..http import Unauthorized, client_address, field, json_body, now, track_url
 from ..models import Site
+from ..ratelimit import limit
 from ..web import csrf
 from .openapi import document
 
@@ -78,6 +79,7 @@ def services(site_code):
 
 
 @bp.post("/api/v1/sites/<site_code>/tickets")
+@limit("RATE_LIMIT_TICKETS")
 def issue_ticket(site_code):
     site = queueing.get_site(site_code)
     body = json_body()

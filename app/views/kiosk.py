@@ -5,6 +5,7 @@ from .. import serializers
 from ..domain import queueing
 from ..errors import DomainError
 from ..http import now, track_url
+from ..ratelimit import limit
 
 bp = Blueprint("kiosk", __name__, url_prefix="/k")
 RETURN_AFTER_SECONDS = 20
@@ -29,6 +30,7 @@ def services(site_code):
 
 
 @bp.post("/<site_code>/tickets")
+@limit("RATE_LIMIT_TICKETS")
 def take_ticket(site_code):
     site = queueing.get_site(site_code)
     priority = request.form.get("priority_group") or None

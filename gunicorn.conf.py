@@ -17,3 +17,10 @@ graceful_timeout = 10
 keepalive = 5
 accesslog = "-" if os.environ.get("ACCESS_LOG", "off") == "on" else None
 errorlog = "-"
+
+
+def post_worker_init(worker):
+    """Each worker process runs a print-queue thread (printers/worker.py) when
+    PRINT_WORKER=on; leases keep the workers from sending a job twice."""
+    from printers.worker import start_background
+    start_background(worker.wsgi)

@@ -43,8 +43,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import web
     web.init_app(app)
 
+    from printers import views as printers_views
+
     from .views import api, console, kiosk, pages
-    for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp):
+    for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp, printers_views.bp):
         app.register_blueprint(blueprint)
 
     from . import cli

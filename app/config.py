@@ -28,6 +28,10 @@ SETTINGS = {
     "SESSION_IDLE_MINUTES": ("30", "console sessions end after this much inactivity"),
     "SESSION_MAX_HOURS": ("10", "console sessions end this long after login"),
     "LOG_LEVEL": ("INFO", "logging level"),
+    "PRINT_WORKER": ("on", "on | off: a print-queue worker thread in each gunicorn worker"),
+    "PRINT_TIMEOUT_SECONDS": ("5", "connect/send timeout for a network ESC/POS printer"),
+    "PRINT_RETRY_MAX_SECONDS": ("60", "longest wait between two tries of a print job"),
+    "PRINT_GIVE_UP_MINUTES": ("30", "a print job not sent after this long is marked failed"),
 }
 
 

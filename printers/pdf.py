@@ -155,6 +155,7 @@ class _Sheet:
 
     def _code(self, b):
         self._big(b.text, 22 if self.narrow else 28)
+        self.add(3)
 
     def _strong(self, b):
         self.text(b.text, self.bold, 10 if self.narrow else 12, gap=2)

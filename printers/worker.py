@@ -30,9 +30,9 @@ def render_job(job) -> bytes:
 
 
 class PrintWorker:
-    def __init__(self, app, owner: str | None = None):
+    def __init__(self, app, owner: str | None = None, clock=None):
         settings = app.config["SETTINGS"]
-        self.clock = app.clock
+        self.clock = clock or app.clock  # anything with now() -> aware datetime
         self.timeout = float(settings["PRINT_TIMEOUT_SECONDS"])
         self.retry_max = float(settings["PRINT_RETRY_MAX_SECONDS"])
         self.give_up = dt.timedelta(minutes=float(settings["PRINT_GIVE_UP_MINUTES"]))

@@ -16,7 +16,7 @@ from printers import (CaseReceipt, TicketPrint, render_receipt_escpos, render_re
                       render_ticket_escpos, render_ticket_pdf)
 from printers.escpos import COLUMNS, QR_MODULE
 
-from .escpos_parser import parse
+from .escpos_parser import parse, preview
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 MM = 72 / 25.4
@@ -164,3 +164,8 @@ def test_render_to_png_for_a_person_to_look_at():
                         str(ARTIFACTS / name)], check=True)
         png = ARTIFACTS / f"{name}.png"
         assert png.stat().st_size > 10_000
+    for name, data, dots in [
+            ("ticket-80-escpos", render_ticket_escpos(TICKET, 80), 576),
+            ("ticket-58-escpos-raster", render_ticket_escpos(TICKET, 58, qr="raster"), 384),
+            ("receipt-80-escpos", render_receipt_escpos(RECEIPT, 80), 576)]:
+        preview(data, dots).save(ARTIFACTS / f"{name}.png")

@@ -27,7 +27,7 @@ import time
 import peewee as pw
 
 from app.clock import as_utc_naive
-from app.db import skip_locked, write_transaction
+from app.db import lock_rows, skip_locked, write_transaction
 from app.errors import Conflict, NotFound
 from app.models import Site
 
@@ -98,6 +98,14 @@ def claim(owner: str, now: dt.datetime, give_up_after: dt.timedelta) -> PrintJob
             .order_by(PrintJob.next_try_at, PrintJob.id)
             .limit(1)).first()
         if candidate is None:
+            return None
+        # PostgreSQL: two claims can both see the printer idle before either commits;
+        # the printer's row lock orders them, and the second sees the first's lease.
+        lock_rows(Kiosk.select().where(Kiosk.id == candidate.kiosk_id)).get()
+        busy = (PrintJob.select().where(
+            (PrintJob.kiosk == candidate.kiosk_id) & (PrintJob.status == "pending")
+            & (PrintJob.lease_until > now_naive) & (PrintJob.id != candidate.id)).exists())
+        if busy:
             return None
         taken = (PrintJob.update(lease_owner=owner, lease_until=now_naive + LEASE,
                                  attempts=PrintJob.attempts + 1)

@@ -121,7 +121,10 @@ def preview(data: bytes, paper_dots: int):
         if key not in fonts:
             cw, ch = base
             cell = Image.new("L", (cw, ch), 255)
-            fnt = ImageFont.truetype(bold_path if bold else font_path, int(ch * 0.78))
+            try:
+                fnt = ImageFont.truetype(bold_path if bold else font_path, int(ch * 0.78))
+            except OSError:  # no fonts-dejavu: a plainer picture
+                fnt = ImageFont.load_default()
             ImageDraw.Draw(cell).text((0, 1), c, font=fnt, fill=0)
             fonts[key] = cell
         return fonts[key]

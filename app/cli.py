@@ -3,6 +3,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from playhouse.migrations import Runner
 
 from .db import database
@@ -51,6 +52,7 @@ def init_app(app):
     @group.command("print-worker")
     @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
     @click.option("--poll", default=1.0, show_default=True, help="Seconds between polls.")
+    @with_appcontext
     def print_worker_command(once, poll):
         """Send queued print jobs to network ESC/POS printers (runs until stopped)."""
         from printers.worker import PrintWorker

@@ -233,3 +233,14 @@ def test_kiosk_settings_are_validated(app, db, bad):
     kiosks.save_kiosk(Site.get(Site.code == "tabang"), values)  # the good one is fine
     with pytest.raises(Invalid):
         kiosks.save_kiosk(Site.get(Site.code == "tabang"), {**values, **bad}, "k9")
+
+
+def test_cli_print_worker_once(app, db):
+    with FakePrinter() as printer:
+        kiosk = network_kiosk(printer.port)
+        ticket, _ = issue(kiosk)
+        result = app.test_cli_runner().invoke(args=["mpp", "print-worker", "--once"])
+        assert result.exit_code == 0, result.output
+        assert result.output.split() == ["printed"]
+        assert printer.wait_for_jobs(1)
+    assert ticket.number in parse(printer.jobs[0]).text()

@@ -17,7 +17,6 @@ class TicketPrint:
     appointment: bool = False
     footer: str = "Simpan tiket ini sampai nomor Anda dipanggil."
     footer_en: str = "Keep this ticket until your number is called."
-    site_code: str = ""              # lets a reprint find the hall's kiosks
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ def ticket_to_json(ticket: TicketPrint) -> dict:
             "estimated_wait_minutes": ticket.estimated_wait_minutes,
             "track_url": ticket.track_url, "priority_label": ticket.priority_label,
             "appointment": ticket.appointment, "footer": ticket.footer,
-            "footer_en": ticket.footer_en, "site_code": ticket.site_code}
+            "footer_en": ticket.footer_en}
 
 
 def ticket_from_json(data: dict) -> TicketPrint:

@@ -37,7 +37,7 @@ def ticket_print(ticket: Ticket, now: dt.datetime, track_url: str) -> TicketPrin
         issued_at=to_local(ticket.issued_at), waiting_before=ahead,
         estimated_wait_minutes=wait, track_url=track_url,
         priority_label=queueing.PRIORITY_GROUPS.get(ticket.priority_group or ""),
-        appointment=ticket.source == "appointment", site_code=ticket.site.code)
+        appointment=ticket.source == "appointment")
 
 
 def queue_ticket(ticket: Ticket, kiosk: Kiosk, now: dt.datetime, track_url: str,

@@ -169,3 +169,12 @@ def test_render_to_png_for_a_person_to_look_at():
             ("ticket-58-escpos-raster", render_ticket_escpos(TICKET, 58, qr="raster"), 384),
             ("receipt-80-escpos", render_receipt_escpos(RECEIPT, 80), 576)]:
         preview(data, dots).save(ARTIFACTS / f"{name}.png")
+
+
+def test_snapshots_round_trip_through_json():
+    import json
+
+    from printers.data import (receipt_from_json, receipt_to_json, ticket_from_json,
+                               ticket_to_json)
+    assert ticket_from_json(json.loads(json.dumps(ticket_to_json(TICKET)))) == TICKET
+    assert receipt_from_json(json.loads(json.dumps(receipt_to_json(RECEIPT)))) == RECEIPT

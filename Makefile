@@ -39,6 +39,7 @@ test-postgres:
 
 bench: venv
 	$(BIN)/python bench/tickets.py
+	$(BIN)/python bench/printing.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -20,3 +20,10 @@ errorlog = "-"
 # One shared control socket path per user would make parallel servers (tests, a hall box
 # running two roles) step on each other; the product does not use it.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Each worker process runs a print-queue thread (printers/worker.py) when
+    PRINT_WORKER=on; leases keep the workers from sending a job twice."""
+    from printers.worker import start_background
+    start_background(worker.wsgi)

@@ -48,8 +48,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import web
     web.init_app(app)
 
+    from printers import views as printers_views
+
     from .views import api, booking, console, kiosk, pages
-    for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp, booking.bp, booking.api_bp):
+    for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp, booking.bp, booking.api_bp,
+                      printers_views.bp):
         app.register_blueprint(blueprint)
 
     from . import cli

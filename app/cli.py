@@ -115,5 +115,26 @@ def init_app(app):
         finally:
             database.close()
         click.echo(f"cleared {cleared} appointments")
+    @group.command("print-worker")
+    @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+    @click.option("--poll", default=1.0, show_default=True, help="Seconds between polls.")
+    @with_appcontext
+    def print_worker_command(once, poll):
+        """Send queued print jobs to network ESC/POS printers (runs until stopped)."""
+        from printers.worker import PrintWorker
+        worker = PrintWorker(current_app)
+        if once:
+            database.connect(reuse_if_open=True)
+            try:
+                while (outcome := worker.run_once()) is not None:
+                    click.echo(outcome)
+            finally:
+                database.close()
+            return
+        click.echo(f"print worker {worker.owner} running; Ctrl-C stops it")
+        try:
+            worker.run(poll_seconds=poll)
+        except KeyboardInterrupt:
+            worker.stop()
 
     app.cli.add_command(group)

@@ -13,7 +13,7 @@ SETTINGS = {
     "DATA_DIR": ("./instance", "where the SQLite database, keys and uploads live"),
     "DATABASE_URL": ("", "peewee db URL; empty means sqlite:///DATA_DIR/mpp.sqlite3"),
     "REDIS_URL": ("", "Redis for fanning board events out across workers"),
-    "MPP_ROLE": ("all-in-one", "all-in-one | site | central"),
+    "MPP_ROLE": ("all-in-one", "all-in-one, site or central"),
     "MPP_SITES": ("all", "comma-separated site codes this node serves, or all"),
     "CENTRAL_URL": ("", "base URL of the central node (site role)"),
     "SYNC_SECRET": ("", "this hall's own key for signing requests to the centre"),
@@ -23,7 +23,7 @@ SETTINGS = {
     "WEB_CONCURRENCY": ("2", "gunicorn worker processes"),
     "GUNICORN_THREADS": ("32", "threads per gunicorn worker (gthread)"),
     "MPP_CLOCK_START": ("", "ISO instant the app clock starts at, then runs on"),
-    "RATE_LIMITS": ("on", "on | off: throttling of public endpoints"),
+    "RATE_LIMITS": ("on", "on or off: throttling of public endpoints"),
     "RATE_LIMIT_BOOKING": ("20/minute", "booking, cancelling, rescheduling per client"),
     "RATE_LIMIT_LOOKUP": ("30/minute", "viewing an appointment with code + NIK per client"),
     "RATE_LIMIT_CHECKIN": ("30/minute", "appointment check-ins per client (kiosk)"),
@@ -36,14 +36,18 @@ SETTINGS = {
     "SMTP_PASSWORD": ("", "SMTP password"),
     "SMTP_FROM": ("Mini MPP Kutai Kartanegara <noreply@mpp.kukarkab.go.id>",
                   "From: address of e-mails"),
-    "SMTP_STARTTLS": ("on", "on | off: STARTTLS before login and sending"),
-    "MAIL_SENDER_THREAD": ("on", "on | off: each worker sends the outbox in a thread "
+    "SMTP_STARTTLS": ("on", "on or off: STARTTLS before login and sending"),
+    "MAIL_SENDER_THREAD": ("on", "on or off: each worker sends the outbox in a thread "
                                  "(when SMTP_HOST is set)"),
     "MAX_BODY_BYTES": ("1048576", "largest accepted request body outside uploads"),
     "SESSION_IDLE_MINUTES": ("30", "console sessions end after this much inactivity"),
     "SESSION_MAX_HOURS": ("10", "console sessions end this long after login"),
     "LOG_LEVEL": ("INFO", "logging level"),
     "TRUSTED_PROXIES": ("0", "reverse proxies in front (X-Forwarded-* are trusted from them)"),
+    "PRINT_WORKER": ("on", "on or off: a print-queue worker thread in each gunicorn worker"),
+    "PRINT_TIMEOUT_SECONDS": ("5", "connect/send timeout for a network ESC/POS printer"),
+    "PRINT_RETRY_MAX_SECONDS": ("60", "longest wait between two tries of a print job"),
+    "PRINT_GIVE_UP_MINUTES": ("30", "a print job not sent after this long is marked failed"),
 }
 
 

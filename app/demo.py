@@ -6,6 +6,8 @@ here, never logic.
 import datetime as dt
 import re
 
+from printers.models import Kiosk
+
 from .db import write_transaction
 from .domain.accounts import hash_password
 from .models import (Agency, Counter, CounterService, OpeningWindow, Service, Site,
@@ -149,6 +151,8 @@ def _equip(site: Site, services: dict) -> None:
         counter = Counter.create(site=site, code=code, name=name, number=number)
         for service_code in served:
             CounterService.create(counter=counter, service=services[service_code])
+    # One kiosk per hall, printing through its browser (printers/, editable by admin).
+    Kiosk.create(site=site, code="k1", name="Kiosk 1", print_mode="browser-html")
 
 
 def _accounts(password: str, sites: list[Site], agencies: dict) -> None:

@@ -35,6 +35,16 @@
     }
   });
 
+  // Browser-printing kiosks (printers/): a swapped-in printable ticket prints itself;
+  // Chrome started with --kiosk-printing sends it to the printer without a dialog.
+  document.addEventListener("htmx:afterSettle", function () {
+    var paper = document.querySelector("[data-autoprint]:not([data-printed])");
+    if (paper) {
+      paper.setAttribute("data-printed", "");
+      window.setTimeout(function () { window.print(); }, 300);
+    }
+  });
+
   document.addEventListener("change", function (evt) {
     if (evt.target.matches("[data-autosubmit]")) { evt.target.form.submit(); }
   });

@@ -38,7 +38,11 @@ class Server:
         self.log_path = self.data_dir / "server.log"
 
     def __enter__(self):
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
 
     def __exit__(self, *exc):
         self.stop()
@@ -60,8 +64,9 @@ class Server:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
                     return self
-            except (requests.ConnectionError, requests.Timeout):  # still booting
+            except requests.RequestException:  # refused, or too busy to answer yet
                 time.sleep(0.1)
+        self.stop()  # never leave a half-started server behind
         raise RuntimeError("gunicorn did not answer /healthz within 30 s")
 
     def stop(self):

@@ -1,5 +1,11 @@
-"""The lobby kiosk: a touch screen, services as big buttons, a ticket on tap."""
+"""The lobby kiosk: a touch screen, services as big buttons, a ticket on tap.
+
+`?kiosk=<code>` names the kiosk (printers.models.Kiosk) a screen runs as, and so how
+its tickets print; without it the hall's first kiosk is used."""
 from flask import Blueprint, render_template, request
+
+from printers import kiosks as printer_kiosks
+from printers import service as printing
 
 from .. import serializers
 from ..domain import queueing
@@ -11,9 +17,13 @@ bp = Blueprint("kiosk", __name__, url_prefix="/k")
 RETURN_AFTER_SECONDS = 20
 
 
+def _kiosk_code():
+    return (request.values.get("kiosk") or "")[:20] or None
+
+
 def _start_context(site):
     return {"site": site, "services": serializers.service_rows(site, now()),
-            "priority_groups": queueing.PRIORITY_GROUPS}
+            "priority_groups": queueing.PRIORITY_GROUPS, "kiosk_code": _kiosk_code()}
 
 
 @bp.get("/<site_code>")
@@ -35,12 +45,16 @@ def take_ticket(site_code):
     site = queueing.get_site(site_code)
     priority = request.form.get("priority_group") or None
     try:
+        kiosk = printer_kiosks.kiosk_for(site, _kiosk_code())
         service = queueing.get_service(request.form.get("service", ""))
-        ticket = queueing.issue_ticket(site, service, now(), priority_group=priority)
+        ticket, printout = printing.issue_at_kiosk(site, service, kiosk, now(), track_url,
+                                                   priority_group=priority)
     except DomainError as exc:
         return render_template("_partials/kiosk_message.html", site=site, message=exc.message,
+                               kiosk_code=_kiosk_code(),
                                return_after=RETURN_AFTER_SECONDS // 2), exc.status
     data = serializers.ticket_dict(ticket, now(), track_url(ticket.id))
     return render_template("_partials/kiosk_ticket.html", site=site, ticket=data,
                            priority_label=queueing.PRIORITY_GROUPS.get(priority or ""),
+                           kiosk_code=_kiosk_code(), printout=printout,
                            return_after=RETURN_AFTER_SECONDS), 201

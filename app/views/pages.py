@@ -1,7 +1,8 @@
 """Public pages: the index of halls and the ticket's own tracking page."""
-from flask import Blueprint, render_template
+from flask import Blueprint, make_response, render_template, request
 
 from .. import serializers
+from ..clock import local_day
 from ..domain import queueing
 from ..http import now, track_url
 from ..models import Site
@@ -15,8 +16,22 @@ def index():
     return render_template("index.html", sites=sites)
 
 
+LIVE_STATUSES = ("waiting", "called", "serving")
+
+
 @bp.get("/t/<ticket_id>")
 def track_ticket(ticket_id):
+    """The citizen's own page for a ticket (the QR code on the paper): status, people
+    ahead, estimated wait, the counter once called. htmx polls the small partial every
+    15 s while the ticket is live today; no personal data is ever shown."""
     ticket = queueing.get_ticket(ticket_id)
-    data = serializers.ticket_dict(ticket, now(), track_url(ticket.id))
-    return render_template("ticket_status.html", ticket=data, site=ticket.site)
+    moment = now()
+    data = serializers.ticket_dict(ticket, moment, track_url(ticket.id))
+    live = ticket.status in LIVE_STATUSES and ticket.day == local_day(moment)
+    template = ("_partials/ticket_live.html" if request.headers.get("HX-Request")
+                else "ticket_status.html")
+    response = make_response(render_template(template, ticket=data, site=ticket.site,
+                                             live=live, checked_at=moment,
+                                             day=ticket.day))
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,79 @@
+"""The print queue on PostgreSQL (the central role): several worker threads, one
+printer each in flight, every job printed exactly once."""
+import secrets
+import threading
+import time
+
+import pytest
+
+from app import create_app
+from app.db import database
+
+from .fake_printer import FakePrinter
+
+pytestmark = [pytest.mark.postgres,
+              # app/db.py still passes peewee's retired autorollback option
+              pytest.mark.filterwarnings("ignore:Peewee no longer uses:DeprecationWarning")]
+
+
+@pytest.fixture
+def pg_app(tmp_path):
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"mpp_printers_{secrets.token_hex(4)}"
+    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="test")
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    try:
+        app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test",
+                          "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
+                          "MPP_CLOCK_START": "2026-11-30T09:00:00+08:00"})
+        with app.app_context():
+            from app.cli import setup
+            setup()
+        database.connect(reuse_if_open=True)
+        yield app
+    finally:
+        if database.obj is not None:
+            if not database.is_closed():
+                database.close()
+            database.obj.close_all()
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+def test_workers_on_postgres_print_every_job_once(pg_app):
+    from app.domain import queueing
+    from app.models import Site
+    from printers import kiosks, service
+    from printers.models import PrintJob
+    from printers.worker import PrintWorker
+
+    from .escpos_parser import parse
+
+    site = Site.get(Site.code == "tabang")
+    now = pg_app.clock.now()
+    with FakePrinter() as printer:
+        made = [kiosks.save_kiosk(site, {"code": code, "name": code,
+                                         "print_mode": "escpos-network",
+                                         "host": "127.0.0.1", "port": printer.port,
+                                         "paper_width": 80})
+                for code in ("p1", "p2", "p3")]
+        tickets = [service.issue_at_kiosk(site, queueing.get_service("ADM-KTP"),
+                                          made[i % 3], now, lambda t: f"http://x/t/{t}")[0]
+                   for i in range(15)]
+        workers = [PrintWorker(pg_app, owner=f"pg{i}") for i in range(4)]
+        threads = [threading.Thread(target=w.run, args=(0.05,)) for w in workers]
+        for t in threads:
+            t.start()
+        try:
+            assert printer.wait_for_jobs(15, timeout=40)
+            time.sleep(0.5)
+        finally:
+            for w in workers:
+                w.stop()
+            for t in threads:
+                t.join(timeout=10)
+    printed = sorted(line for job in printer.jobs for line, w, *_ in parse(job).lines
+                     if w >= 4)
+    assert printed == sorted(t.number for t in tickets)
+    assert PrintJob.select().where(PrintJob.status == "printed").count() == 15

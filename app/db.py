@@ -45,7 +45,7 @@ def open_database(url: str) -> peewee.Database:
             parsed.path.lstrip("/"), user=parsed.username or None,
             password=parsed.password or None, host=parsed.hostname or None,
             port=parsed.port or 5432, max_connections=64, stale_timeout=300,
-            timeout=15, autorollback=True)
+            timeout=15)  # peewee 4 always runs in autocommit mode: no autorollback
     return connect_url(url)
 
 

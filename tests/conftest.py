@@ -27,6 +27,7 @@ def template_dir(tmp_path_factory):
     with app.app_context():
         from app.cli import setup
         setup()
+    _release_connections()  # checkpoints the WAL into the file copied below
     return path
 
 
@@ -37,8 +38,7 @@ def app(template_dir, tmp_path):
                       "MPP_CLOCK_START": OPEN_MONDAY, "TESTING": True})
     database.connect(reuse_if_open=True)
     yield app
-    if not database.is_closed():
-        database.close()
+    _release_connections()
 
 
 def _release_connections():

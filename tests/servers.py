@@ -60,7 +60,7 @@ class Server:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # busy machine: retry
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not answer /healthz within 30 s")
 

@@ -126,11 +126,18 @@ def waiting_in_lane(site: Site, prefix: str, day: dt.date, now: dt.datetime) -> 
 
 
 def waiting_before(ticket: Ticket, now: dt.datetime) -> int:
+    """How many waiting tickets of the lane come before this one: one COUNT with a
+    row-value comparison on the queue order (its place in `waiting_in_lane`, without
+    loading the lane)."""
     if ticket.status != "waiting":
         return 0
-    lane = waiting_in_lane(ticket.site, ticket.prefix, ticket.day, now)
-    ids = [t.id for t in lane]
-    return ids.index(ticket.id) if ticket.id in ids else 0
+    now_naive = as_utc_naive(now)
+    return (Ticket.select(pw.fn.COUNT(Ticket.id))
+            .where((Ticket.site == ticket.site_id) & (Ticket.day == ticket.day)
+                   & (Ticket.prefix == ticket.prefix) & (Ticket.status == "waiting")
+                   & (pw.Tuple(*queue_order(now_naive))
+                      < pw.Tuple(*queue_key(ticket, now_naive))))
+            .scalar())
 
 
 def waiting_for_services(site: Site, service_ids: list[int], now: dt.datetime,
@@ -186,14 +193,17 @@ def issue_ticket(site: Site, service: Service, now: dt.datetime,
         raise Invalid("Kelompok prioritas tidak dikenal.", code="invalid_priority_group",
                       allowed=sorted(PRIORITY_GROUPS))
     day = local_day(now)
+    # Hours, holidays and closures are read before the write transaction, so the
+    # writer lock (BEGIN IMMEDIATE on SQLite) is held only for the quota count and
+    # the three writes. Only a quota needs reading under the lock.
+    state = calendar.availability(site, service, now)
+    _require_open(state, source)
     with write_transaction():
-        offered = lock_rows(SiteService.select().where(
-            (SiteService.site == site) & (SiteService.service == service))).first()
-        quota_counted = issued_count(site, service, day) if offered and offered.daily_quota else None
-        state = calendar.availability(site, service, now, quota_counted)
-        if not state.open and not (source == "appointment" and state.code == "quota_reached"):
-            status = 404 if state.code == "not_offered" else 409
-            raise Conflict(state.message, code=state.code, status=status)
+        if state.quota:  # PostgreSQL: the locked row serialises this service's counts
+            lock_rows(SiteService.select().where((SiteService.site == site)
+                                                 & (SiteService.service == service))).first()
+            _require_open(calendar.availability(
+                site, service, now, issued_count(site, service, day)), source)
         seq = numbering.take_next(site, service.prefix, day)
         ticket = Ticket.create(
             site=site, service=service, day=day, prefix=service.prefix, seq=seq,
@@ -204,6 +214,12 @@ def issue_ticket(site: Site, service: Service, now: dt.datetime,
         _record(ticket, "issued", now, priority_group=priority_group, source=source)
         _publish(site, "issued", ticket, None, now)
     return ticket
+
+
+def _require_open(state: calendar.Availability, source: str) -> None:
+    if not state.open and not (source == "appointment" and state.code == "quota_reached"):
+        status = 404 if state.code == "not_offered" else 409
+        raise Conflict(state.message, code=state.code, status=status)
 
 
 def call_next(counter: Counter, now: dt.datetime, username: str | None = None) -> Ticket | None:

@@ -6,6 +6,7 @@ the domain takes row locks itself (FOR UPDATE / SKIP LOCKED).
 """
 import sqlite3
 import time
+import weakref
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -115,3 +116,72 @@ def skip_locked(query):
     if is_sqlite():
         return query
     return query.for_update(skip_locked=True)
+
+
+# --- queries rendered once ------------------------------------------------------------
+# peewee builds the SQL text of a query on every execution; on the ticket path that
+# was most of the CPU time (about 0.2 ms a query, the database's own work is 0.02 ms).
+# A `Prepared` query is written with peewee as usual, with `Slot("name")` where a value
+# goes; its SQL is rendered once per database and each run only binds the values,
+# converted by the same field converters peewee would use.
+
+class _Bound:
+    __slots__ = ("name", "converter")
+
+    def __init__(self, name, converter):
+        self.name, self.converter = name, converter
+
+
+class Slot(peewee.Node):
+    """A named value in a `Prepared` query. In a comparison it takes the converter of
+    the field it is compared with; in an insert pass `field` for its converter."""
+
+    def __init__(self, name: str, field: peewee.Field | None = None):
+        self.name, self.field = name, field
+
+    def __sql__(self, ctx):
+        converter = self.field.db_value if self.field is not None else ctx.state.converter
+        return ctx.value(_Bound(self.name, converter), converter=False)
+
+
+class Prepared:
+    def __init__(self, build):
+        self.build = build  # () -> peewee query using Slot placeholders
+        self._rendered = weakref.WeakKeyDictionary()  # database -> (sql, params)
+
+    def bind(self, values: dict) -> tuple[str, list]:
+        db = database.obj
+        rendered = self._rendered.get(db)
+        if rendered is None:
+            rendered = self._rendered[db] = self.build().sql()
+        sql, params = rendered
+        return sql, [(p.converter(values[p.name]) if p.converter else values[p.name])
+                     if isinstance(p, _Bound) else p for p in params]
+
+    def execute(self, **values):
+        return database.execute_sql(*self.bind(values))
+
+    def scalar(self, **values):
+        row = self.execute(**values).fetchone()
+        return row[0] if row else None
+
+    def models(self, model, **values) -> list:
+        """Rows as `model` instances (a plain SELECT of the model's own columns),
+        built the way peewee builds them, minus its per-query column resolution."""
+        cursor = self.execute(**values)
+        fields = [model._meta.columns[column[0]] for column in cursor.description]
+        out = []
+        for row in cursor.fetchall():
+            instance = model(__no_default__=1, **{
+                field.name: field.python_value(value) for field, value in zip(fields, row)})
+            instance._dirty.clear()
+            out.append(instance)
+        return out
+
+    def first(self, model, **values):
+        rows = self.models(model, **values)
+        return rows[0] if rows else None
+
+
+def prepared(build) -> Prepared:
+    return Prepared(build)

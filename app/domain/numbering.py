@@ -7,7 +7,7 @@ locks the row until commit. A failed issue rolls the increment back, so no gaps.
 import datetime as dt
 import sqlite3
 
-from ..db import is_sqlite
+from ..db import Slot, is_sqlite, prepared
 from ..models import NumberSequence, Site
 
 
@@ -16,19 +16,28 @@ def format_number(prefix: str, seq: int) -> str:
 
 
 def take_next(site: Site, prefix: str, day: dt.date) -> int:
-    upsert = (NumberSequence
-              .insert(site=site, prefix=prefix, day=day, last=1)
-              .on_conflict(conflict_target=[NumberSequence.site, NumberSequence.prefix,
-                                            NumberSequence.day],
-                           update={NumberSequence.last: NumberSequence.last + 1}))
-    if _returning_supported():  # one round trip instead of upsert + select
-        return upsert.returning(NumberSequence.last).tuples().execute()[0][0]
-    upsert.execute()
+    if _returning_supported():  # one prepared round trip
+        return _UPSERT_RETURNING.scalar(site=site, prefix=prefix, day=day)
+    _UPSERT.execute(site=site, prefix=prefix, day=day)
     return (NumberSequence
             .select(NumberSequence.last)
             .where((NumberSequence.site == site) & (NumberSequence.prefix == prefix)
                    & (NumberSequence.day == day))
             .scalar())
+
+
+def _upsert():
+    return (NumberSequence
+            .insert(site=Slot("site", NumberSequence.site),
+                    prefix=Slot("prefix", NumberSequence.prefix),
+                    day=Slot("day", NumberSequence.day), last=1)
+            .on_conflict(conflict_target=[NumberSequence.site, NumberSequence.prefix,
+                                          NumberSequence.day],
+                         update={NumberSequence.last: NumberSequence.last + 1}))
+
+
+_UPSERT_RETURNING = prepared(lambda: _upsert().returning(NumberSequence.last))
+_UPSERT = prepared(_upsert)
 
 
 def _returning_supported() -> bool:

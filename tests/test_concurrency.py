@@ -2,7 +2,8 @@
 gunicorn workers, on SQLite and (postgres lane) on PostgreSQL.
 
 The kiosks: 300 POSTs from 24 threads released together by a barrier, over two services
-sharing prefix A (ADM-KTP, ADM-KK) and INFO (prefix R). The counters of Mini MPP
+sharing prefix A (ADM-KTP, ADM-KK) and INFO (prefix R), plus 40 for SKCK, whose daily
+quota at a Mini MPP is 20: exactly 20 get a number. The counters of Mini MPP
 Tabang, each driven by its own account and its own thread while the tickets are still
 coming in: L1 (prefix A), L2 and L3 (both serve INFO, so they race for every R ticket),
 each a loop of call-next -> finish until a 204 after the last ticket was issued.
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.slow
 
 SITE = "tabang"
 KIOSK_SERVICES = ["ADM-KTP", "ADM-KK", "INFO"]
-PREFIX_OF = {"ADM-KTP": "A", "ADM-KK": "A", "INFO": "R"}
+PREFIX_OF = {"ADM-KTP": "A", "ADM-KK": "A", "INFO": "R", "POL-SKCK": "C"}
+QUOTA_SERVICE, QUOTA, QUOTA_REQUESTS = "POL-SKCK", 20, 40
 COUNTERS = {"L1": "operator.tabang", "L2": "supervisor.tabang", "L3": "admin"}
 TICKETS = 300
 KIOSK_THREADS = 24
@@ -32,14 +34,16 @@ def _issue_all(base: str) -> list[requests.Response]:
     """TICKETS requests from KIOSK_THREADS threads, each with its own keep-alive
     session, all starting at the same moment."""
     barrier = threading.Barrier(KIOSK_THREADS)
-    per_thread = [list(range(i, TICKETS, KIOSK_THREADS)) for i in range(KIOSK_THREADS)]
+    total = TICKETS + QUOTA_REQUESTS
+    per_thread = [list(range(i, total, KIOSK_THREADS)) for i in range(KIOSK_THREADS)]
 
     def kiosk(indices):
         out = []
         with requests.Session() as session:
             barrier.wait()
             for i in indices:
-                service = KIOSK_SERVICES[i % len(KIOSK_SERVICES)]
+                service = (KIOSK_SERVICES[i % len(KIOSK_SERVICES)] if i < TICKETS
+                           else QUOTA_SERVICE)
                 out.append(session.post(f"{base}/api/v1/sites/{SITE}/tickets",
                                         json={"service": service}, timeout=60))
         return out
@@ -91,8 +95,11 @@ def _run_day(server: Server):
 
 def _check(server: Server, database_url: str, issued, results):
     codes = collections.Counter(r.status_code for r in issued)
-    assert codes == {201: TICKETS}, codes
-    tickets = [r.json() for r in issued]
+    assert codes == {201: TICKETS + QUOTA, 409: QUOTA_REQUESTS - QUOTA}, codes
+    assert {r.json()["error"]["code"] for r in issued if r.status_code == 409} == {
+        "quota_reached"}
+    tickets = [r.json() for r in issued if r.status_code == 201]
+    total = TICKETS + QUOTA
 
     # Numbers: per prefix exactly 1..N, no duplicate, no gap.
     by_prefix = collections.defaultdict(list)
@@ -100,9 +107,10 @@ def _check(server: Server, database_url: str, issued, results):
         by_prefix[PREFIX_OF[t["service"]]].append(int(t["number"][1:]))
         assert t["number"][0] == PREFIX_OF[t["service"]]
     expected = collections.Counter(PREFIX_OF[KIOSK_SERVICES[i % 3]] for i in range(TICKETS))
+    expected["C"] = QUOTA
     for prefix, seqs in by_prefix.items():
         assert sorted(seqs) == list(range(1, expected[prefix] + 1)), prefix
-    assert len({t["id"] for t in tickets}) == TICKETS
+    assert len({t["id"] for t in tickets}) == total
 
     # Calls: every ticket exactly once, at a counter that serves it; no 5xx anywhere.
     calls = collections.Counter()
@@ -112,6 +120,7 @@ def _check(server: Server, database_url: str, issued, results):
             calls[t["id"]] += 1
             assert t["counter"] == counter
             assert (PREFIX_OF[t["service"]] == "A") == (counter == "L1")
+            assert PREFIX_OF[t["service"]] != "C" or counter == "L3"
     assert max(calls.values()) == 1, [k for k, n in calls.items() if n > 1]
     assert set(calls) == {t["id"] for t in tickets}
     # L2 and L3 really raced for the INFO tickets (each got some).
@@ -130,7 +139,7 @@ def _check(server: Server, database_url: str, issued, results):
     finally:
         db.close()
         getattr(db, "close_all", lambda: None)()
-    assert len(rows) == TICKETS
+    assert len(rows) == total
     assert {(status, n_called, n_counters) for _id, status, _c, n_called, n_counters
             in rows} == {("done", 1, 1)}
     assert dict(seq_rows) == dict(expected)

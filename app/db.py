@@ -1,8 +1,12 @@
 """The database: declared without a path here, bound in create_app (peewee docs, Scout).
 
 All writes that must be serialised go through `write_transaction()`: BEGIN IMMEDIATE on
-SQLite (one writer, others wait on busy_timeout), a plain transaction on PostgreSQL where
-the domain takes row locks itself (FOR UPDATE / SKIP LOCKED).
+SQLite (one writer, others wait, see `SqliteDatabase.begin`), a plain transaction on
+PostgreSQL where the domain takes row locks itself (FOR UPDATE / SKIP LOCKED).
+
+Both databases are pooled per process (`database.close()` hands the connection back).
+Code that copies the SQLite file must first close the pool (`database.obj.close_all()`)
+so the WAL is checkpointed into it. Hot queries can be `prepared` (end of this module).
 """
 import sqlite3
 import time

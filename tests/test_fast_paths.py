@@ -47,6 +47,20 @@ def test_numbers_from_the_returning_upsert(db):
     assert numbers == ["R001", "A001", "R002", "A002", "R003"]
 
 
+def test_prepared_inserts_store_what_the_models_read_back(db):
+    from app.models import TicketEvent
+    issued = _issue("ADM-KTP", 3, priority_group="lansia")
+    stored = Ticket.get_by_id(issued.id)
+    assert (stored.number, stored.priority_group, stored.status, stored.source,
+            stored.call_count, stored.counter_id, stored.due_at) == (
+        "A001", "lansia", "waiting", "kiosk", 0, None, None)
+    assert stored.issued_at == issued.issued_at == dt.datetime(2026, 11, 30, 1, 3)
+    assert stored.day == dt.date(2026, 11, 30)
+    event = TicketEvent.get(TicketEvent.ticket == issued.id)
+    assert (event.kind, event.at, event.detail) == (
+        "issued", stored.issued_at, {"priority_group": "lansia", "source": "kiosk"})
+
+
 def test_a_waiting_writer_gets_the_lock_when_it_is_released(db):
     if not is_sqlite():
         pytest.skip("SQLite's writer lock")

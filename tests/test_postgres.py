@@ -14,8 +14,9 @@ from app.models import NumberSequence, Site, Ticket, TicketEvent, User
 
 from .conftest import MONDAY_9
 from .test_calendar import *  # noqa: F401,F403 - collected again here, on PostgreSQL
-from .test_fast_paths import (test_numbers_from_the_returning_upsert,  # noqa: F401
-                              test_people_ahead_is_the_place_in_the_sorted_lane)
+from .test_fast_paths import (  # noqa: F401
+    test_numbers_from_the_returning_upsert, test_people_ahead_is_the_place_in_the_sorted_lane,
+    test_prepared_inserts_store_what_the_models_read_back)
 from .test_queueing import *  # noqa: F401,F403
 
 pytestmark = pytest.mark.postgres

@@ -139,3 +139,28 @@ def test_pg_app_restores_the_demo_database_between_tests(db, pg_session_db):
     again = queueing.issue_ticket(tabang, queueing.get_service("INFO"), MONDAY_9)
     assert again.number == "R001"
     assert TicketEvent.get(TicketEvent.ticket == again.id).id == event_id
+
+
+def test_kiosk_console_and_ticket_page_on_postgresql(app, client):
+    """The HTML side of the core on PostgreSQL: kiosk, console, public ticket page."""
+    app.config["WTF_CSRF_ENABLED"] = False  # CSRF itself is tested on SQLite
+    page = client.get("/k/tabang")
+    assert page.status_code == 200 and "Informasi dan Pengaduan" in page.text
+    issued = client.post("/k/tabang/tickets", data={"service": "INFO"})
+    assert issued.status_code == 201 and "R001" in issued.text
+    ticket = Ticket.get(Ticket.number == "R001")
+    assert client.get(f"/t/{ticket.id}").status_code == 200
+
+    login = client.post("/loket/masuk", data={"username": "operator.tabang",
+                                              "password": "demo"})
+    assert login.status_code == 302
+    assert client.get("/loket/").status_code == 200
+    called = client.post("/loket/tabang/L2/call-next", headers={"HX-Request": "true"})
+    assert called.status_code == 200 and "R001" in called.text
+    assert Ticket.get_by_id(ticket.id).status == "called"
+    panel = client.get("/loket/tabang/L2")
+    assert panel.status_code == 200 and "R001" in panel.text
+    done = client.post("/loket/tabang/L2/finish", headers={"HX-Request": "true"},
+                       data={"ticket": ticket.id, "outcome": "completed"})
+    assert done.status_code == 200
+    assert Ticket.get_by_id(ticket.id).status == "done"

@@ -8,7 +8,8 @@ then runs two phases of SECONDS each at CONNECTIONS concurrent keep-alive connec
 GET /healthz (the baseline: the whole stack without the domain), then
 POST /api/v1/sites/<site>/tickets spread over every hall and ten services without a
 quota, so quotas and opening hours never refuse one. Prints requests/s, p50 and p99 for
-both and the ratio. Aim: tickets >= 0.6 of /healthz, ticket p99 < 50 ms.
+both, the workers' CPU time per request (from /proc) and the ratio. Aim: tickets >= 0.6
+of /healthz, ticket p99 < 50 ms.
 
 The client is one thread per connection on http.client (C-level socket and header
 work, no pool or retry layers), so it leaves the CPU to the server; its own CPU time
@@ -94,6 +95,27 @@ def run_phase(port, seconds, connections, make_request, warmup=0.5):
     return len(latencies) / seconds, latencies, errors, failure
 
 
+def server_cpu_seconds(master_pid):
+    """User+system CPU of gunicorn's workers so far (Linux /proc), or None."""
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+        total = 0
+        for pid in children:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def measured(server, seconds, connections, make_request):
+    before = server_cpu_seconds(server.process.pid)
+    result = run_phase(server.port, seconds, connections, make_request)
+    after = server_cpu_seconds(server.process.pid)
+    cpu = (after - before) if before is not None and after is not None else None
+    return result + (cpu,)
+
+
 def healthz(_index, _n):
     return "GET", "/healthz", None, {}
 
@@ -106,9 +128,13 @@ def ticket(index, n):
             {"Content-Type": "application/json"})
 
 
-def describe(name, rps, latencies, errors):
-    return (f"{name:<10} {rps:8.0f} req/s   p50 {percentile(latencies, .5):6.1f} ms   "
+def describe(name, phase, seconds, warmup=0.5):
+    rps, latencies, errors, _failure, cpu = phase
+    line = (f"{name:<10} {rps:8.0f} req/s   p50 {percentile(latencies, .5):6.1f} ms   "
             f"p99 {percentile(latencies, .99):6.1f} ms   errors {errors}")
+    if cpu is not None and rps:
+        line += f"   server CPU {cpu * 1000 / (rps * (seconds + warmup)):.2f} ms/req"
+    return line
 
 
 def main():
@@ -132,16 +158,16 @@ def main():
               f"{args.connections} keep-alive connections, {args.seconds:g} s per phase, "
               f"{os.cpu_count()} CPUs, database: {args.database_url or 'SQLite'}")
         cpu0 = time.process_time()
-        base = run_phase(server.port, args.seconds, args.connections, healthz)
-        issued = run_phase(server.port, args.seconds, args.connections, ticket)
+        base = measured(server, args.seconds, args.connections, healthz)
+        issued = measured(server, args.seconds, args.connections, ticket)
         client_cpu = time.process_time() - cpu0
     finally:
         server.stop()
         log = server.log() if server.log_path.exists() else ""
         shutil.rmtree(data_dir, ignore_errors=True)
 
-    print(describe("/healthz", base[0], base[1], base[2]))
-    print(describe("tickets", issued[0], issued[1], issued[2]))
+    print(describe("/healthz", base, args.seconds))
+    print(describe("tickets", issued, args.seconds))
     ratio = issued[0] / base[0] if base[0] else 0.0
     p99 = percentile(issued[1], .99)
     print(f"ratio tickets / healthz: {ratio:.2f} (aim >= 0.60); ticket p99 {p99:.1f} ms "

@@ -61,6 +61,7 @@ def _intersect(a: list[Window], b: list[Window]) -> list[Window]:
 _CLOSURE_ON = prepared(lambda: Closure.select().where(
     (Closure.day == Slot("day"))
     & ((Closure.site.is_null()) | (Closure.site == Slot("site")))).limit(1))
+# (For the hall's own hours `service` is None: the IS NULL branch alone matches.)
 _WINDOWS_OF = prepared(lambda: OpeningWindow.select().where(
     (OpeningWindow.site == Slot("site"))
     & (OpeningWindow.service.is_null() | (OpeningWindow.service == Slot("service")))))

@@ -5,7 +5,7 @@ import pytest
 
 from app.domain import queueing
 from app.errors import Conflict, Invalid
-from app.models import Counter, Site, Ticket
+from app.models import Counter, Site, Ticket, TicketEvent
 
 from .conftest import MONDAY_9, at
 
@@ -128,7 +128,7 @@ def test_full_life_of_a_ticket(db):
     queueing.start(ticket.id, MONDAY_9 + dt.timedelta(minutes=1))
     done = queueing.finish(ticket.id, "case", MONDAY_9 + dt.timedelta(minutes=9))
     assert (done.status, done.outcome, done.call_count) == ("done", "case", 2)
-    kinds = [e.kind for e in done.events.order_by("id")]
+    kinds = [e.kind for e in done.events.order_by(TicketEvent.id)]
     assert kinds == ["issued", "called", "recalled", "start", "finish"]
 
 

@@ -6,6 +6,7 @@ from functools import lru_cache
 import holidays
 
 from ..clock import WITA, to_local
+from ..db import Slot, prepared
 from ..models import Closure, OpeningWindow, Service, Site, SiteService
 
 DAY_NAMES = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
@@ -28,9 +29,7 @@ def closure_reason(site: Site, day: dt.date) -> str | None:
     name = holiday_name(day)
     if name:
         return f"Libur: {name}"
-    closure = (Closure.select()
-               .where((Closure.day == day) & ((Closure.site.is_null()) | (Closure.site == site)))
-               .first())
+    closure = _CLOSURE_ON.first(Closure, day=day, site=site)
     if closure:
         return f"Tutup: {closure.reason}"
     return None
@@ -58,11 +57,22 @@ def _intersect(a: list[Window], b: list[Window]) -> list[Window]:
     return sorted(out, key=lambda w: w.opens)
 
 
+# Read on every ticket: prepared, rendered to SQL once (app/db.py).
+_CLOSURE_ON = prepared(lambda: Closure.select().where(
+    (Closure.day == Slot("day"))
+    & ((Closure.site.is_null()) | (Closure.site == Slot("site")))).limit(1))
+# (For the hall's own hours `service` is None: the IS NULL branch alone matches.)
+_WINDOWS_OF = prepared(lambda: OpeningWindow.select().where(
+    (OpeningWindow.site == Slot("site"))
+    & (OpeningWindow.service.is_null() | (OpeningWindow.service == Slot("service")))))
+_OFFERED = prepared(lambda: SiteService.select().where(
+    (SiteService.site == Slot("site")) & (SiteService.service == Slot("service"))
+    & (SiteService.active == True)).limit(1))  # noqa: E712
+
+
 def weekly_windows(site: Site, service: Service | None) -> dict[int, list[Window]]:
     """Windows per weekday: the hall's, narrowed by the service's own if it has any."""
-    rows = list(OpeningWindow.select().where(
-        (OpeningWindow.site == site)
-        & (OpeningWindow.service.is_null() | (OpeningWindow.service == service))))
+    rows = _WINDOWS_OF.models(OpeningWindow, site=site, service=service)
     hall, own = {}, {}
     for row in rows:
         target = hall if row.service_id is None else own
@@ -109,9 +119,7 @@ def availability(site: Site, service: Service, now: dt.datetime,
                  issued_today: int | None = None) -> Availability:
     """Whether the service takes tickets at `now`. `issued_today` is needed only for
     the quota check (the caller counts it inside its own transaction)."""
-    offered = SiteService.get_or_none((SiteService.site == site)
-                                      & (SiteService.service == service)
-                                      & (SiteService.active == True))  # noqa: E712
+    offered = _OFFERED.first(SiteService, site=site, service=service)
     if offered is None:
         return Availability(False, "not_offered",
                             f"Layanan {service.name} tidak tersedia di {site.name}.")

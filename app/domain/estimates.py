@@ -3,18 +3,29 @@ import math
 
 import peewee as pw
 
+from ..db import Slot, prepared
 from ..models import Counter, CounterService, Service, Site, Ticket
 
 ROLLING_WINDOW = 20
 
 
+# Both run for every ticket shown: prepared, rendered to SQL once (app/db.py).
+_RECENT_DONE = prepared(lambda: (
+    Ticket.select(Ticket.called_at, Ticket.finished_at)
+    .where((Ticket.site == Slot("site")) & (Ticket.service == Slot("service"))
+           & (Ticket.status == "done") & Ticket.called_at.is_null(False)
+           & Ticket.finished_at.is_null(False))
+    .order_by(Ticket.finished_at.desc())
+    .limit(ROLLING_WINDOW)))
+_OPEN_COUNTERS = prepared(lambda: (
+    Counter.select(pw.fn.COUNT(Counter.id))
+    .join(CounterService)
+    .where((Counter.site == Slot("site")) & (Counter.status == "open")
+           & (CounterService.service == Slot("service")))))
+
+
 def mean_service_minutes(site: Site, service: Service) -> float:
-    rows = (Ticket.select(Ticket.called_at, Ticket.finished_at)
-            .where((Ticket.site == site) & (Ticket.service == service)
-                   & (Ticket.status == "done") & Ticket.called_at.is_null(False)
-                   & Ticket.finished_at.is_null(False))
-            .order_by(Ticket.finished_at.desc())
-            .limit(ROLLING_WINDOW))
+    rows = _RECENT_DONE.models(Ticket, site=site, service=service)
     durations = [(r.finished_at - r.called_at).total_seconds() / 60 for r in rows]
     if not durations:
         return float(service.standard_minutes)
@@ -22,11 +33,7 @@ def mean_service_minutes(site: Site, service: Service) -> float:
 
 
 def open_counters(site: Site, service: Service) -> int:
-    return (Counter.select(pw.fn.COUNT(Counter.id))
-            .join(CounterService)
-            .where((Counter.site == site) & (Counter.status == "open")
-                   & (CounterService.service == service))
-            .scalar()) or 0
+    return _OPEN_COUNTERS.scalar(site=site, service=service) or 0
 
 
 def estimated_wait_minutes(site: Site, service: Service, people_ahead: int) -> int:

@@ -5,7 +5,9 @@ transaction: on SQLite that transaction is BEGIN IMMEDIATE, on PostgreSQL the up
 locks the row until commit. A failed issue rolls the increment back, so no gaps.
 """
 import datetime as dt
+import sqlite3
 
+from ..db import Slot, is_sqlite, prepared
 from ..models import NumberSequence, Site
 
 
@@ -14,14 +16,30 @@ def format_number(prefix: str, seq: int) -> str:
 
 
 def take_next(site: Site, prefix: str, day: dt.date) -> int:
-    (NumberSequence
-     .insert(site=site, prefix=prefix, day=day, last=1)
-     .on_conflict(conflict_target=[NumberSequence.site, NumberSequence.prefix,
-                                   NumberSequence.day],
-                  update={NumberSequence.last: NumberSequence.last + 1})
-     .execute())
+    if _returning_supported():  # one prepared round trip
+        return _UPSERT_RETURNING.scalar(site=site, prefix=prefix, day=day)
+    _UPSERT.execute(site=site, prefix=prefix, day=day)
     return (NumberSequence
             .select(NumberSequence.last)
             .where((NumberSequence.site == site) & (NumberSequence.prefix == prefix)
                    & (NumberSequence.day == day))
             .scalar())
+
+
+def _upsert():
+    return (NumberSequence
+            .insert(site=Slot("site", NumberSequence.site),
+                    prefix=Slot("prefix", NumberSequence.prefix),
+                    day=Slot("day", NumberSequence.day), last=1)
+            .on_conflict(conflict_target=[NumberSequence.site, NumberSequence.prefix,
+                                          NumberSequence.day],
+                         update={NumberSequence.last: NumberSequence.last + 1}))
+
+
+_UPSERT_RETURNING = prepared(lambda: _upsert().returning(NumberSequence.last))
+_UPSERT = prepared(_upsert)
+
+
+def _returning_supported() -> bool:
+    """PostgreSQL always; SQLite from 3.35 (Debian 12 ships 3.40)."""
+    return not is_sqlite() or sqlite3.sqlite_version_info >= (3, 35, 0)

@@ -11,7 +11,7 @@ import peewee as pw
 
 from .. import events
 from ..clock import as_utc_naive, iso, local_day
-from ..db import lock_rows, skip_locked, write_transaction
+from ..db import Slot, lock_rows, prepared, skip_locked, write_transaction
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Counter, CounterService, Service, Site, SiteService, Ticket, TicketEvent
 from . import calendar, numbering
@@ -52,15 +52,21 @@ ALLOWED_FROM = {
 
 # --- lookups -------------------------------------------------------------------------
 
+# The ticket path's queries are `prepared`: rendered to SQL once (app/db.py).
+_SITE_BY_CODE = prepared(lambda: Site.select().where(Site.code == Slot("code")).limit(1))
+_SERVICE_BY_CODE = prepared(
+    lambda: Service.select().where(Service.code == Slot("code")).limit(1))
+
+
 def get_site(code: str) -> Site:
-    site = Site.get_or_none(Site.code == code)
+    site = _SITE_BY_CODE.first(Site, code=code)
     if site is None:
         raise NotFound(f"Lokasi '{code}' tidak dikenal.", code="unknown_site")
     return site
 
 
 def get_service(code: str) -> Service:
-    service = Service.get_or_none(Service.code == code)
+    service = _SERVICE_BY_CODE.first(Service, code=code)
     if service is None:
         raise NotFound(f"Layanan '{code}' tidak dikenal.", code="unknown_service")
     return service
@@ -126,11 +132,24 @@ def waiting_in_lane(site: Site, prefix: str, day: dt.date, now: dt.datetime) -> 
 
 
 def waiting_before(ticket: Ticket, now: dt.datetime) -> int:
+    """How many waiting tickets of the lane come before this one: one COUNT with a
+    row-value comparison on the queue order (its place in `waiting_in_lane`, without
+    loading the lane)."""
     if ticket.status != "waiting":
         return 0
-    lane = waiting_in_lane(ticket.site, ticket.prefix, ticket.day, now)
-    ids = [t.id for t in lane]
-    return ids.index(ticket.id) if ticket.id in ids else 0
+    now_naive = as_utc_naive(now)
+    key = dict(zip(_KEY_SLOTS, queue_key(ticket, now_naive)))
+    return _AHEAD_IN_LANE.scalar(site=ticket.site_id, day=ticket.day, prefix=ticket.prefix,
+                                 now=now_naive, **key)
+
+
+_KEY_SLOTS = ("k_priority", "k_due", "k_time", "k_issued", "k_id")
+_AHEAD_IN_LANE = prepared(lambda: (
+    Ticket.select(pw.fn.COUNT(Ticket.id))
+    .where((Ticket.site == Slot("site")) & (Ticket.day == Slot("day"))
+           & (Ticket.prefix == Slot("prefix")) & (Ticket.status == "waiting")
+           & (pw.Tuple(*queue_order(Slot("now")))
+              < pw.Tuple(*[Slot(name) for name in _KEY_SLOTS])))))
 
 
 def waiting_for_services(site: Site, service_ids: list[int], now: dt.datetime,
@@ -161,10 +180,20 @@ def issued_count(site: Site, service: Service, day: dt.date) -> int:
 
 # --- verbs ---------------------------------------------------------------------------
 
+def _insert(model):
+    """INSERT of every column of `model` except an auto id, as a prepared query."""
+    fields = [f for f in model._meta.sorted_fields if not isinstance(f, pw.AutoField)]
+    return prepared(lambda: model.insert({f: Slot(f.name, f) for f in fields}))
+
+
+_INSERT_TICKET = _insert(Ticket)
+_INSERT_EVENT = _insert(TicketEvent)
+
+
 def _record(ticket: Ticket, kind: str, now: dt.datetime, counter: Counter | None = None,
             username: str | None = None, **detail) -> None:
-    TicketEvent.create(ticket=ticket, kind=kind, at=as_utc_naive(now), counter=counter,
-                       username=username, detail=detail or None)
+    _INSERT_EVENT.execute(ticket=ticket, kind=kind, at=as_utc_naive(now), counter=counter,
+                          username=username, detail=detail or None)
 
 
 def _publish(site: Site, kind: str, ticket: Ticket, counter: Counter | None,
@@ -186,24 +215,35 @@ def issue_ticket(site: Site, service: Service, now: dt.datetime,
         raise Invalid("Kelompok prioritas tidak dikenal.", code="invalid_priority_group",
                       allowed=sorted(PRIORITY_GROUPS))
     day = local_day(now)
+    # Hours, holidays and closures are read before the write transaction, so the
+    # writer lock (BEGIN IMMEDIATE on SQLite) is held only for the quota count and
+    # the three writes. Only a quota needs reading under the lock.
+    state = calendar.availability(site, service, now)
+    _require_open(state, source)
     with write_transaction():
-        offered = lock_rows(SiteService.select().where(
-            (SiteService.site == site) & (SiteService.service == service))).first()
-        quota_counted = issued_count(site, service, day) if offered and offered.daily_quota else None
-        state = calendar.availability(site, service, now, quota_counted)
-        if not state.open and not (source == "appointment" and state.code == "quota_reached"):
-            status = 404 if state.code == "not_offered" else 409
-            raise Conflict(state.message, code=state.code, status=status)
+        if state.quota:  # PostgreSQL: the locked row serialises this service's counts
+            lock_rows(SiteService.select().where((SiteService.site == site)
+                                                 & (SiteService.service == service))).first()
+            _require_open(calendar.availability(
+                site, service, now, issued_count(site, service, day)), source)
         seq = numbering.take_next(site, service.prefix, day)
-        ticket = Ticket.create(
+        ticket = Ticket(
             site=site, service=service, day=day, prefix=service.prefix, seq=seq,
             number=numbering.format_number(service.prefix, seq),
             priority_group=priority_group, status="waiting",
             issued_at=as_utc_naive(now), source=source,
             due_at=as_utc_naive(due_at) if due_at else None)
+        _INSERT_TICKET.execute(**{name: ticket.__data__.get(name)
+                                  for name in Ticket._meta.fields})
         _record(ticket, "issued", now, priority_group=priority_group, source=source)
         _publish(site, "issued", ticket, None, now)
     return ticket
+
+
+def _require_open(state: calendar.Availability, source: str) -> None:
+    if not state.open and not (source == "appointment" and state.code == "quota_reached"):
+        status = 404 if state.code == "not_offered" else 409
+        raise Conflict(state.message, code=state.code, status=status)
 
 
 def call_next(counter: Counter, now: dt.datetime, username: str | None = None) -> Ticket | None:

@@ -17,6 +17,7 @@ from .test_calendar import *  # noqa: F401,F403 - collected again here, on Postg
 from .test_fast_paths import (  # noqa: F401
     test_numbers_from_the_returning_upsert, test_people_ahead_is_the_place_in_the_sorted_lane,
     test_prepared_inserts_store_what_the_models_read_back)
+from .test_api import *  # noqa: F401,F403
 from .test_queueing import *  # noqa: F401,F403
 
 pytestmark = pytest.mark.postgres

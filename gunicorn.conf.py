@@ -17,3 +17,10 @@ graceful_timeout = 10
 keepalive = 5
 accesslog = "-" if os.environ.get("ACCESS_LOG", "off") == "on" else None
 errorlog = "-"
+
+
+def post_worker_init(worker):
+    """Each worker of a hall (or all-in-one) runs the sync sender thread; a lease in the
+    database lets one of them send at a time."""
+    from app.synclink import start_sender
+    start_sender(worker.wsgi)

@@ -43,8 +43,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import web
     web.init_app(app)
 
-    from .views import api, console, kiosk, pages
-    for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp):
+    from . import synclink
+    synclink.init_app(app)
+
+    from .views import api, cases, cases_api, console, kiosk, pages
+    for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp, cases_api.bp, cases.bp):
         app.register_blueprint(blueprint)
 
     from . import cli

@@ -48,4 +48,6 @@ def init_app(app):
         for name in migrate():
             click.echo(f"applied {name}")
 
+    from .synclink import register_commands
+    register_commands(group)
     app.cli.add_command(group)

@@ -41,6 +41,8 @@ def login():
         if user is not None:
             session.clear()
             login_user(LoginUser(user))
+            if user.role == "officer":
+                return redirect(url_for("cases.inbox"))
             return redirect(url_for("console.choose"))
     return render_template("login.html", form=form, error=error), status
 

@@ -322,6 +322,10 @@ def _receive_one(site, raw, naive, store_dir, max_bytes, services) -> dict:
         return {"id": str((raw or {}).get("id", ""))[:32] if isinstance(raw, dict) else "",
                 "status": "refused", "code": exc.code, "message": exc.message}
     message_id = body["id"]
+    if body.get("site") != site.code:
+        log.warning("sync message %s from %s refused: wrong_site", message_id, site.code)
+        return {"id": message_id, "status": "refused", "code": "wrong_site",
+                "message": "Lokasi hanya boleh mengirim berkasnya sendiri."}
     digest = hashlib.sha256(text.encode()).hexdigest()
     seen = InboxMessage.get_or_none(InboxMessage.message_id == message_id)
     if seen is not None:

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import random
 import secrets
 import threading
@@ -138,7 +139,7 @@ def own_sites(app) -> list[str]:
 
 # --- one pass ------------------------------------------------------------------------
 
-def sync_site(app, site: Site, transport, batch: int | None = None) -> dict:
+def sync_site(app, site: Site, transport, batch: int | None = None, renew=None) -> dict:
     """Send everything waiting for `site` (oldest first, in batches), then pull its
     updates. Raises LinkError when the link fails; what was acknowledged stays so."""
     settings = app.config["SETTINGS"]
@@ -147,6 +148,8 @@ def sync_site(app, site: Site, transport, batch: int | None = None) -> dict:
     store = attachment_dir(app)
     stats = {"delivered": 0, "refused": 0, "updates": 0}
     while True:
+        if renew is not None and not renew():
+            return stats  # another sender holds the hall's lease now
         rows = domain.pending(site.id, batch)
         if not rows:
             break
@@ -205,7 +208,7 @@ def backoff_seconds(failures: int, ceiling: float) -> float:
 class Sender:
     def __init__(self, app):
         self.app = app
-        self.owner = f"{uuid.uuid4().hex[:12]}"
+        self.owner = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, name="mpp-sync-sender", daemon=True)
@@ -247,16 +250,34 @@ class Sender:
             log.warning("sync sender idle: %s", exc)
             return ceiling
         for site in sites_to_sync(self.app):
-            if not domain.take_lease(site.id, self.owner, real_now(), seconds=60):
+            if not self.lease(site):
                 continue
             try:
-                sync_site(self.app, site, transport)
+                sync_site(self.app, site, transport, renew=lambda: self.lease(site))
             except LinkError as exc:
                 failures = domain.record_failure(site.id, str(exc), self.app.clock.now())
                 delay = backoff_seconds(failures, ceiling)
                 log.warning("sync with the centre failed for %s (%d in a row): %s",
                             site.code, failures, exc)
         return delay
+
+
+    def lease(self, site) -> bool:
+        return domain.take_lease(site.id, self.owner, real_now(), owner_is_dead=_dead_owner)
+
+
+def _dead_owner(owner: str) -> bool:
+    """A lease held by a process of this box that no longer runs (hall restarted)."""
+    pid = owner.partition(":")[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 _sender = {"instance": None}

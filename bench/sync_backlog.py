@@ -24,7 +24,10 @@ KEY = secrets.token_urlsafe(24)
 
 
 def run(cmd, env):
-    return subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{cmd[-1]} failed: {done.stderr[-2000:]}")
+    return done
 
 
 def drain(tmp: Path, n: int, batch: int) -> tuple[float, int]:

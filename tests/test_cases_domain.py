@@ -271,3 +271,35 @@ def test_central_feed_sequence_per_hall(db):
                                                                        "processing"]
     assert page["cursor"] == 2 and CaseUpdate.select().count() == 2
     assert sync_domain.updates_since(case.site, 2)["updates"] == []
+
+
+def test_a_run_of_new_cases_takes_the_multi_row_path(db):
+    """Two halls' worth of data in one database: build messages at 'tabang', then
+    receive them at a centre that has never seen the cases."""
+    from .backlog import make_backlog
+    make_backlog(30, "tabang", MONDAY_9)
+    wire = [{"body": m.body} for m in OutboxMessage.select().order_by(OutboxMessage.id)]
+    originals = {c.tracking_code: (c.requirements, c.applicant_nik) for c in Case.select()}
+    CaseEvent.delete().execute()
+    Case.delete().execute()
+    _as_central()
+    try:
+        site = Site.get(Site.code == "tabang")
+        results = sync_domain.receive_batch(site, wire, MONDAY_9, "/x", 10)
+        again = sync_domain.receive_batch(site, wire[:5] + wire[28:], MONDAY_9, "/x", 10)
+    finally:
+        cases.configure("all-in-one")
+    assert [r["status"] for r in results] == ["stored"] * 30
+    assert [r["status"] for r in again] == ["duplicate"] * 7
+    stored = {c.tracking_code: (c.requirements, c.applicant_nik) for c in Case.select()}
+    assert stored == originals
+    assert all(c.status == "forwarded" for c in Case.select())
+    assert CaseEvent.select().count() == 60
+    page = sync_domain.updates_since(site, 0, limit=100)
+    assert [u["seq"] for u in page["updates"]] == list(range(1, 31))
+    assert all(u["body"]["event"]["status"] == "forwarded" for u in page["updates"])
+    # ... and the hall applies that page in one go, idempotently
+    cases_before = Case.select().count()
+    sync_domain.apply_updates(site, page["updates"], page["cursor"], MONDAY_9)
+    assert CaseEvent.select().count() == 60 and Case.select().count() == cases_before
+    assert sync_domain.updates_cursor(site.id) == 30

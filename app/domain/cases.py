@@ -347,8 +347,8 @@ def feed_many(site_id: int, kind: str, bodies: list[dict], naive: dt.datetime) -
     if not bodies:
         return
     first = feed(site_id, kind, bodies[0], naive).seq
-    rows = [{"site": site_id, "seq": first + n, "kind": kind, "body": json.dumps(
-        body, ensure_ascii=False), "created_at": naive} for n, body in enumerate(bodies[1:], 1)]
+    rows = [{"site": site_id, "seq": first + n, "kind": kind, "body": body,
+             "created_at": naive} for n, body in enumerate(bodies[1:], 1)]
     for chunk in pw.chunked(rows, 100):
         CaseUpdate.insert_many(chunk).execute()
     if rows:

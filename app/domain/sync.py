@@ -404,7 +404,7 @@ def _store_new_cases(site, items, naive, services) -> list[dict]:
             "applicant_name": str(applicant.get("name", ""))[:120],
             "applicant_nik": applicant["nik"],
             "applicant_phone": str(applicant.get("phone") or "")[:20],
-            "requirements": json.dumps(data.get("requirements") or [], ensure_ascii=False),
+            "requirements": data.get("requirements") or [],
             "notes": str(data.get("notes") or "")[:2000], "status": "forwarded",
             "missing": "", "received_at": dt.datetime.fromisoformat(data["received_at"]),
             "updated_at": naive, "opened_by": str(data.get("opened_by") or "")[:80]})

@@ -304,8 +304,10 @@ def init_app(app):
 
 def register_commands(group):
     from flask import current_app
+    from flask.cli import with_appcontext
 
     @group.command("sync")
+    @with_appcontext
     def sync_command():
         """Send the outbox to the centre and pull updates, once."""
         app = current_app._get_current_object()
@@ -327,6 +329,7 @@ def register_commands(group):
 
     @group.command("issue-sync-key")
     @click.argument("site_code")
+    @with_appcontext
     def issue_sync_key(site_code):
         """At the centre: issue (or replace) a hall's key; prints it once."""
         app = current_app._get_current_object()

@@ -339,3 +339,21 @@ def test_officer_pages_and_link_status(client, operator):
     page = client.get("/pengawas/tabang/tautan").get_data(as_text=True)
     assert 'data-link="waiting">1 (1 berkas baru)' in page
     assert client.get("/pengawas/kota-bangun/tautan").status_code == 403
+
+
+def test_html_upload_above_the_global_cap_with_csrf(app, client, operator):
+    import re
+    code, _ = open_case(operator)
+    login(client, "operator.tabang")
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = client.get(f"/loket/berkas/{code}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    big_pdf = pdf_bytes()[:-6] + b" " * (1536 * 1024) + b"\n%%EOF\n"
+    body, content_type = multipart(big_pdf, "scan.pdf")
+    r = client.post(f"/loket/berkas/{code}/lampiran", data=body, content_type=content_type,
+                    headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    assert "scan.pdf" in r.get_data(as_text=True)
+    r = client.post(f"/loket/berkas/{code}/lampiran", data=body, content_type=content_type,
+                    headers={"HX-Request": "true"})
+    assert r.status_code == 400  # no token: refused

@@ -33,7 +33,6 @@ from . import attachments, cases
 from . import nik as nik_rules
 
 log = logging.getLogger("mpp.sync")
-MESSAGE_KINDS = ("case.opened", "case.attachment", "case.status")
 MAX_MESSAGES = 1000
 
 
@@ -451,7 +450,7 @@ def _parse(raw) -> tuple[str, dict, bytes | None]:
         raise Refused("Isi pesan tidak valid.", code="invalid_message")
     if not re.fullmatch(r"[0-9a-f]{32}", str(body.get("id", ""))):
         raise Refused("Id pesan tidak valid.", code="invalid_message")
-    if body.get("kind") not in MESSAGE_KINDS:
+    if body.get("kind") not in RECEIVERS:
         raise Refused("Jenis pesan tidak dikenal.", code="unknown_kind")
     content = None
     if raw.get("content") is not None:
@@ -519,33 +518,43 @@ def _own_case(site: Site, code) -> Case:
 def _apply(site, body, content, naive, store_dir, max_bytes, services) -> None:
     if body.get("site") != site.code:
         raise Refused("Lokasi hanya boleh mengirim berkasnya sendiri.", code="wrong_site")
-    data = body["data"]
-    kind = body["kind"]
-    if kind == "case.opened":
-        _apply_opened(site, body, data, naive, services)
-    elif kind == "case.attachment":
-        case = _own_case(site, body.get("tracking_code"))
-        if content is None:
-            raise Refused("Lampiran tanpa isi.", code="missing_content")
-        try:
-            attachments.store_received(case, data, content, store_dir, max_bytes)
-        except (KeyError, TypeError, ValueError):
-            raise Refused("Data lampiran tidak valid.", code="invalid_message") from None
-    elif kind == "case.status":
-        case = _own_case(site, body.get("tracking_code"))
-        event = data.get("event") or {}
-        if CaseEvent.select().where(CaseEvent.uid == str(event.get("uid"))).exists():
-            return  # already here (all-in-one: the same row)
-        status = event.get("status")
-        if status not in cases.HALL_STATUSES:
-            raise Refused("Status ini tidak dapat diatur oleh lokasi.", code="invalid_status")
-        cases._check_transition(case, status)
-        case.status, case.updated_at = status, naive
-        case.save(only=[Case.status, Case.updated_at])
+    RECEIVERS[body["kind"]](site, body, body["data"], content, naive,
+                            {"store_dir": store_dir, "max_bytes": max_bytes,
+                             "services": services})
+
+
+def _receive_attachment(site, body, data, content, naive, ctx) -> None:
+    case = _own_case(site, body.get("tracking_code"))
+    if content is None:
+        raise Refused("Lampiran tanpa isi.", code="missing_content")
+    try:
+        attachments.store_received(case, data, content, ctx["store_dir"], ctx["max_bytes"])
+    except (KeyError, TypeError, ValueError):
+        raise Refused("Data lampiran tidak valid.", code="invalid_message") from None
+
+
+def _receive_status(site, body, data, content, naive, ctx) -> None:
+    case = _own_case(site, body.get("tracking_code"))
+    event = data.get("event") or {}
+    if CaseEvent.select().where(CaseEvent.uid == str(event.get("uid"))).exists():
+        return  # already here (all-in-one: the same row)
+    status = event.get("status")
+    if status not in cases.HALL_STATUSES:
+        raise Refused("Status ini tidak dapat diatur oleh lokasi.", code="invalid_status")
+    cases._check_transition(case, status)
+    case.status, case.updated_at = status, naive
+    case.save(only=[Case.status, Case.updated_at])
+    try:
         CaseEvent.create(uid=event["uid"], case=case, status=status,
                          at=dt.datetime.fromisoformat(event["at"]),
                          note=str(event.get("note", ""))[:1000],
                          by=str(event.get("by", ""))[:80], place="hall")
+    except (KeyError, TypeError, ValueError):
+        raise Refused("Data status tidak valid.", code="invalid_message") from None
+
+
+def _receive_opened(site, body, data, content, naive, ctx) -> None:
+    _apply_opened(site, body, data, naive, ctx["services"])
 
 
 def _apply_opened(site, body, data, naive, services) -> None:
@@ -592,6 +601,17 @@ def _apply_opened(site, body, data, naive, services) -> None:
             CaseEvent.bulk_create(events)
     if case.status == "received":
         cases._centre_change(case, "forwarded", naive, note="Diterima MPP Induk")
+
+
+# Kinds of message a hall sends up, and how the centre stores each (inside the batch's
+# transaction, in a savepoint). The appointments feature adds e.g. "appointment.checked_in"
+# and "appointment.no_show" with register_message_kind.
+RECEIVERS = {"case.opened": _receive_opened, "case.attachment": _receive_attachment,
+             "case.status": _receive_status}
+
+
+def register_message_kind(kind: str, receive) -> None:
+    RECEIVERS[kind] = receive
 
 
 def updates_since(site: Site, since: int, limit: int = 500) -> dict:

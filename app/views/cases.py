@@ -13,7 +13,7 @@ from ..errors import DomainError, NotFound
 from ..http import now
 from ..models import Agency, Service, Site
 from ..synclink import attachment_dir
-from .cases_api import UPLOAD_SLACK, send_attachment
+from .cases_api import send_attachment
 
 bp = Blueprint("cases", __name__)
 
@@ -90,7 +90,6 @@ def hall_case(code):
 def hall_upload(code):
     case = _hall_case(code)
     limit = int(current_app.config["SETTINGS"]["UPLOAD_MAX_BYTES"])
-    request.max_content_length = limit + UPLOAD_SLACK
     upload = request.files.get("file")
     error = None
     try:

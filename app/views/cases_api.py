@@ -26,6 +26,25 @@ log = logging.getLogger("mpp.sync")
 UPLOAD_SLACK = 64 * 1024  # multipart framing and the small fields around the file
 
 
+UPLOAD_ENDPOINTS = ("cases_api.upload", "cases.hall_upload")
+
+
+def _raise_upload_cap():
+    """The upload routes accept bodies above the app's global cap. This runs before
+    every other before_request hook, because the CSRF check reads the form (and with it
+    the body) before the view runs."""
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = (
+            int(current_app.config["SETTINGS"]["UPLOAD_MAX_BYTES"]) + UPLOAD_SLACK)
+    elif request.endpoint == "cases_api.sync_cases":
+        request.max_content_length = int(
+            current_app.config["SETTINGS"]["SYNC_MAX_BODY_BYTES"])
+
+
+bp.record_once(lambda state: state.app.before_request_funcs.setdefault(None, []).insert(
+    0, _raise_upload_cap))
+
+
 def _role():
     return current_app.config["MPP_ROLE"]
 
@@ -68,9 +87,7 @@ def get_case(code):
 def upload(code):
     case = _staff_case(code)
     limit = int(current_app.config["SETTINGS"]["UPLOAD_MAX_BYTES"])
-    # This route alone accepts bodies above the app's global cap.
-    request.max_content_length = limit + UPLOAD_SLACK
-    upload = request.files.get("file")
+    upload = request.files.get("file")  # the cap was raised by _raise_upload_cap
     if upload is None:
         raise Invalid("Kirim berkas pada kolom 'file' (multipart/form-data).",
                                   code="missing_field", field="file")
@@ -175,8 +192,7 @@ def _signed_site() -> Site:
     if abs(moment.timestamp() - int(stamp)) > window:
         _refuse("clock_skew", site_code)
     path = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
-    request.max_content_length = int(current_app.config["SETTINGS"]["SYNC_MAX_BODY_BYTES"])
-    body = request.get_data(cache=True)
+    body = request.get_data(cache=True)  # capped by _raise_upload_cap
     expected = signature(key, request.method, path, stamp, nonce, body)
     if not hmac.compare_digest(expected, sig):
         _refuse("bad_signature", site_code)

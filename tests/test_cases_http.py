@@ -357,3 +357,11 @@ def test_html_upload_above_the_global_cap_with_csrf(app, client, operator):
     r = client.post(f"/loket/berkas/{code}/lampiran", data=body, content_type=content_type,
                     headers={"HX-Request": "true"})
     assert r.status_code == 400  # no token: refused
+
+
+def test_supervisor_finds_the_link_status(client):
+    login(client, "supervisor.tabang")
+    page = client.get("/loket/").get_data(as_text=True)
+    assert "/pengawas/tabang/tautan" in page
+    r = client.get("/pengawas/tabang/tautan", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "<html" not in r.get_data(as_text=True)

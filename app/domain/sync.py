@@ -541,6 +541,8 @@ def _receive_status(site, body, data, content, naive, ctx) -> None:
     status = event.get("status")
     if status not in cases.HALL_STATUSES:
         raise Refused("Status ini tidak dapat diatur oleh lokasi.", code="invalid_status")
+    if case.status == status:
+        return  # an officer recorded the same thing at the centre first
     cases._check_transition(case, status)
     case.status, case.updated_at = status, naive
     case.save(only=[Case.status, Case.updated_at])

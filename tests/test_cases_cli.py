@@ -72,3 +72,25 @@ def test_all_in_one_server_forwards_in_process(tmp_path):
         status = requests.get(f"{server.url}/api/v1/sites/tabang/sync-status",
                               headers=auth(server, "supervisor.tabang"), timeout=10).json()
         assert status["waiting"] == 0 and status["last_success_at"]
+
+
+def test_a_row_left_behind_by_a_later_one_is_still_sent(app, db):
+    """The sender keeps no cursor: an undelivered row older than a delivered one (a
+    transaction that committed late) goes on the next pass."""
+    from app.domain import cases
+    from app.models import Site
+    from app.models_cases import OutboxMessage
+    for nik in ("6402120101850002", "6402120101850003"):
+        ticket = serving_ticket()
+        cases.open_case(ticket.id, queueing.get_service("ADM-KK"),
+                        {"name": "Budi", "nik": nik}, [], "", MONDAY_9)
+    first, second = OutboxMessage.select().order_by(OutboxMessage.id)
+    site = Site.get(Site.code == "tabang")
+    transport = synclink.LocalTransport(app)
+    transport.push([{"body": second.body}])  # the later row went first
+    from app.domain import sync as sync_domain
+    sync_domain.record_results(site.id, [{"id": second.message_id, "status": "stored"}],
+                               MONDAY_9)
+    stats = synclink.sync_site(app, site, transport)
+    assert stats["delivered"] == 1
+    assert OutboxMessage.select().where(OutboxMessage.delivered_at.is_null()).count() == 0

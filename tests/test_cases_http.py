@@ -365,3 +365,13 @@ def test_supervisor_finds_the_link_status(client):
     assert "/pengawas/tabang/tautan" in page
     r = client.get("/pengawas/tabang/tautan", headers={"HX-Request": "true"})
     assert r.status_code == 200 and "<html" not in r.get_data(as_text=True)
+
+
+def test_operator_finds_a_case_by_code(client, operator):
+    code, _ = open_case(operator)
+    login(client, "operator.tabang")
+    page = client.get("/loket/berkas").get_data(as_text=True)
+    assert code in page and NIK not in page
+    r = client.get("/loket/berkas?kode=" + code.lower())
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/loket/berkas/{code}")
+    assert "Kode tidak valid" in client.get("/loket/berkas?kode=zzz").get_data(as_text=True)

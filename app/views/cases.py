@@ -79,6 +79,25 @@ def _case_context(case, **extra):
             "track_url": receipts.track_url(case.tracking_code), **extra}
 
 
+@bp.get("/loket/berkas")
+@login_required
+def hall_cases():
+    """Find a case by its code, and the hall's recent cases (needs_fix, pick-up)."""
+    user = _user()
+    if user.role not in ("operator", "supervisor", "admin"):
+        abort(403)
+    code = request.args.get("kode", "")
+    if code:
+        normal = cases.normalise_code(code)
+        if normal:
+            return redirect(url_for("cases.hall_case", code=normal), code=303)
+    site = user.site if user.site_id else queueing.get_site(request.args.get("site", "induk"))
+    accounts.require_site_staff(user, site)
+    return render_template("case_list.html", site=site, statuses=cases.STATUSES,
+                           recent=cases.cases_at_site(site, limit=50),
+                           error="Kode tidak valid." if code else None)
+
+
 @bp.get("/loket/berkas/<code>")
 @login_required
 def hall_case(code):

@@ -4,7 +4,7 @@ fallback until that renderer is present on this branch."""
 import datetime as dt
 import io
 
-from flask import url_for
+from flask import current_app, url_for
 
 from .clock import to_local
 from .domain import cases
@@ -13,6 +13,12 @@ from .models_cases import Case
 
 
 def track_url(code: str) -> str:
+    """Where a citizen follows the case from home: at a hall the public address is the
+    centre's (the hall's own server is only on its LAN)."""
+    app = current_app
+    central = app.config["SETTINGS"]["CENTRAL_URL"].rstrip("/")
+    if app.config["MPP_ROLE"] == "site" and central:
+        return central + url_for("cases.track_case", code=code)
     return url_for("cases.track_case", code=code, _external=True)
 
 

@@ -127,6 +127,8 @@ def transport_for(app):
     if app.config["MPP_ROLE"] == "site":
         if not settings["CENTRAL_URL"] or not settings["SYNC_SECRET"]:
             raise LinkError("CENTRAL_URL dan SYNC_SECRET belum diatur.")
+        if not own_sites(app):
+            raise LinkError("MPP_SITES harus berisi kode lokasi aula ini (mis. tabang).")
         return HttpTransport(settings["CENTRAL_URL"], own_sites(app)[0],
                              settings["SYNC_SECRET"])
     return LocalTransport(app)

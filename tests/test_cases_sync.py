@@ -70,7 +70,7 @@ def auth(server, username):
     return {"Authorization": f"Bearer {server.token(username)}"}
 
 
-def open_case_via_api(server, headers) -> str:
+def open_case_via_api(server, headers, answer=None) -> str:
     url = server.url
     requests.post(f"{url}/api/v1/sites/tabang/tickets", json={"service": "ADM-KK"},
                   timeout=10).raise_for_status()
@@ -83,6 +83,8 @@ def open_case_via_api(server, headers) -> str:
         "applicant": {"name": "Siti Rahmah", "nik": NIK, "phone": "081234567890"},
         "requirements": ["Formulir F-1.01"], "notes": "uji"})
     assert r.status_code == 201, r.text
+    if answer is not None:
+        answer.update(r.json())
     return r.json()["tracking_code"]
 
 
@@ -100,7 +102,9 @@ def kill(server):
 def test_cases_up_and_status_down(tmp_path, pg_url):
     with central(tmp_path, pg_url) as centre, hall(tmp_path, centre.url) as site:
         operator = auth(site, "operator.tabang")
-        codes = [open_case_via_api(site, operator) for _ in range(3)]
+        answer = {}
+        codes = [open_case_via_api(site, operator, answer) for _ in range(3)]
+        assert answer["track_url"] == f"{centre.url}/lacak/{codes[-1]}"  # public address
         r = requests.post(f"{site.url}/api/v1/cases/{codes[0]}/attachments",
                           headers=operator, files={"file": ("ktp.png", png_bytes())},
                           timeout=10)

@@ -1,6 +1,7 @@
 """Cases over HTTP: the JSON API (intake, uploads, receipt, tracking, the officers'
 inbox), the signed sync endpoints, and the pages."""
 import json
+import secrets
 import logging
 import time
 
@@ -375,3 +376,65 @@ def test_operator_finds_a_case_by_code(client, operator):
     r = client.get("/loket/berkas?kode=" + code.lower())
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/loket/berkas/{code}")
     assert "Kode tidak valid" in client.get("/loket/berkas?kode=zzz").get_data(as_text=True)
+
+
+def _message(kind, data, site="tabang", code="KK-2345-6789", **extra):
+    body = {"id": secrets.token_hex(16), "kind": kind, "site": site, "tracking_code": code,
+            "data": data, **extra}
+    return {"body": json.dumps(body)}
+
+
+HOSTILE = [
+    ("case.opened", {"applicant": "x"}),
+    ("case.opened", {"tracking_code": "KK-2345-6789", "applicant": ["a"]}),
+    ("case.opened", {"tracking_code": "KK-2345-6789", "service": "ADM-KK",
+                     "applicant": {"name": "A", "nik": NIK}, "received_at": "yesterday"}),
+    ("case.opened", {"tracking_code": "KK-2345-6789", "service": "ADM-KK",
+                     "applicant": {"name": "A", "nik": NIK},
+                     "received_at": "2026-11-30T01:00:00", "history": ["x", 3]}),
+    ("case.attachment", {"uid": "../../etc/passwd"}),
+    ("case.status", {"event": "picked_up"}),
+    ("case.status", {"event": {"uid": 5, "status": "done", "at": 7}}),
+    ("appointment.booked", {}),
+]
+
+
+def test_hostile_sync_messages_are_refused_not_500(client):
+    messages = [_message(kind, data) for kind, data in HOSTILE]
+    messages += [_message("case.opened", {}) for _ in range(3)]  # a run: multi-row path
+    messages += [{"body": "{}"}, {"body": "[1]"}, {"nobody": 1}, "x",
+                 {"body": json.dumps({"id": "1" * 32, "kind": "case.opened", "data": {}})}]
+    body = json.dumps({"messages": messages}).encode()
+    r, _ = signed(client, "POST", "/api/v1/sync/cases", body)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    results = r.json["results"]
+    assert len(results) == len(messages)
+    assert all(x["status"] == "refused" for x in results), results
+    assert Case.select().count() == 0 and InboxMessage.select().count() == 0
+
+
+def test_bad_input_to_case_endpoints_is_4xx(client, operator):
+    code, ticket = open_case(operator)
+    officer = Api(client).login("officer.disdukcapil")
+    attempts = [
+        operator.post("/api/v1/cases", json={"ticket_id": ticket["id"], "service": 5}),
+        operator.post("/api/v1/cases", json={"ticket_id": ticket["id"], "service": "ADM-KK",
+                                             "applicant": ["x"]}),
+        operator.post("/api/v1/cases", json={"ticket_id": ticket["id"], "service": "ADM-KK",
+                                             "applicant": {"name": "A", "nik": NIK},
+                                             "requirements": [{"item": 5}], "notes": 7}),
+        operator.post(f"/api/v1/cases/{code}/status", json={"status": "done"}),
+        operator.post(f"/api/v1/cases/{code}/status", json={"status": "picked_up",
+                                                            "note": ["x"]}),
+        operator.get(f"/api/v1/cases/{code}/attachments/zz"),
+        operator.get("/api/v1/cases/%00%2F..%2F/receipt.pdf"),
+        officer.post(f"/api/v1/central/cases/{code}/status", json={"status": 3}),
+        officer.post(f"/api/v1/central/cases/{code}/status",
+                     json={"status": "needs_fix", "missing": {"a": 1}}),
+        officer.get("/api/v1/central/cases?status=bogus"),
+        officer.post("/api/v1/central/cases/KK-2222-2222/status", json={"status": "done"}),
+        client.get("/api/v1/track/" + "A" * 5000),
+        client.get("/lacak?kode=" + "%FF" * 100),
+    ]
+    for r in attempts:
+        assert 400 <= r.status_code < 500, (r.status_code, r.get_data(as_text=True)[:200])

@@ -494,6 +494,11 @@ def _receive_one(site, raw, naive, store_dir, max_bytes, services) -> dict:
                     site.code, exc.code)
         return {"id": message_id, "status": "refused", "code": exc.code,
                 "message": exc.message}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        log.warning("sync message %s (%s) from %s refused: malformed", message_id,
+                    body["kind"], site.code)
+        return {"id": message_id, "status": "refused", "code": "invalid_message",
+                "message": "Isi pesan tidak valid."}
     return {"id": message_id, "status": "stored"}
 
 

@@ -1,7 +1,8 @@
 """After an outage: how long does a hall's backlog of cases (no attachments) take to
 reach the centre? Real processes: the centre on PostgreSQL (gunicorn, 2 workers), a hall
 on SQLite; the drain is one `flask mpp sync` run at the hall (push in batches, then the
-'forwarded' statuses pulled back down). Baseline in the same run: a 1,000-case backlog.
+'forwarded' statuses pulled back down). Baselines in the same run: 300 cases sent one per
+request, and a 1,000-case backlog.
 
     .venv/bin/python bench/sync_backlog.py [N]        (default 10000; aim: < 30 s)
 """
@@ -61,6 +62,9 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     with TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        print("baseline: 300 cases, one per request (no batching)")
+        one_s, one_n = drain(tmp, 300, 1)
+        print(f"  {one_n} arrived in {one_s:.1f} s ({one_n / one_s:.0f} cases/s)")
         print("baseline: 1,000 cases, batches of 500")
         base_s, base_n = drain(tmp, 1000, 500)
         print(f"  {base_n} arrived in {base_s:.1f} s ({base_n / base_s:.0f} cases/s)")

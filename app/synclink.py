@@ -300,6 +300,10 @@ def start_sender(app):
 
 def init_app(app):
     cases.configure(app.config["MPP_ROLE"])
+    # peewee's DEBUG log prints query parameters, which include NIK and phone numbers
+    # (UU 27/2022 PDP): never below INFO, whatever LOG_LEVEL says.
+    peewee_log = logging.getLogger("peewee")
+    peewee_log.setLevel(max(peewee_log.getEffectiveLevel(), logging.INFO))
     app.config["SYNC_KEYS_PARSED"] = domain.keys_from_setting(
         app.config["SETTINGS"]["SYNC_KEYS"])
 

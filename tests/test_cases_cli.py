@@ -94,3 +94,23 @@ def test_a_row_left_behind_by_a_later_one_is_still_sent(app, db):
     stats = synclink.sync_site(app, site, transport)
     assert stats["delivered"] == 1
     assert OutboxMessage.select().where(OutboxMessage.delivered_at.is_null()).count() == 0
+
+
+def test_debug_logging_never_prints_a_nik(template_dir, tmp_path, caplog):
+    import logging
+    import shutil
+
+    from app import create_app
+    from app.db import database
+    from app.domain import cases
+    shutil.copy(template_dir / "mpp.sqlite3", tmp_path / "mpp.sqlite3")
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "t", "LOG_LEVEL": "DEBUG",
+                      "MPP_CLOCK_START": "2026-11-30T09:00:00+08:00"})
+    caplog.set_level(logging.DEBUG)
+    with app.app_context():
+        database.connect(reuse_if_open=True)
+        ticket = serving_ticket()
+        cases.open_case(ticket.id, queueing.get_service("ADM-KK"),
+                        {"name": "Budi", "nik": "6402120101850002", "phone": "081299998888"},
+                        [], "", MONDAY_9)
+    assert "6402120101850002" not in caplog.text and "081299998888" not in caplog.text

@@ -7,7 +7,6 @@ import io
 from flask import current_app, url_for
 
 from .clock import to_local
-from .domain import cases
 from .domain.nik import mask_nik
 from .models_cases import Case
 
@@ -74,5 +73,3 @@ def _fallback_pdf(data) -> bytes:
     pdf.save()
     return buffer.getvalue()
 
-
-STATUS_LABELS = cases.STATUSES

@@ -19,7 +19,7 @@ class Case(BaseModel):
     site = pw.ForeignKeyField(Site, backref="cases")
     service = pw.ForeignKeyField(Service)
     # The hall's ticket id (text, not a FK: the centre does not hold the hall's tickets).
-    ticket_ref = pw.CharField(max_length=32, null=True, index=True)
+    ticket_ref = pw.CharField(max_length=32, null=True, unique=True)  # one case per ticket
     applicant_name = pw.CharField(max_length=120)
     applicant_nik = pw.CharField(max_length=16)
     applicant_phone = pw.CharField(max_length=20, default="")

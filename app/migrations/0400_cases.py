@@ -17,7 +17,7 @@ def up(migrator, db):
         tracking_code = CharField(unique=True, max_length=20)
         site = ForeignKeyField(Site)
         service = ForeignKeyField(Service)
-        ticket_ref = CharField(index=True, null=True, max_length=32)
+        ticket_ref = CharField(unique=True, null=True, max_length=32)
         applicant_name = CharField(max_length=120)
         applicant_nik = CharField(max_length=16)
         applicant_phone = CharField(max_length=20, default='')

@@ -303,3 +303,32 @@ def test_a_run_of_new_cases_takes_the_multi_row_path(db):
     sync_domain.apply_updates(site, page["updates"], page["cursor"], MONDAY_9)
     assert CaseEvent.select().count() == 60 and Case.select().count() == cases_before
     assert sync_domain.updates_cursor(site.id) == 30
+
+
+def test_attachment_checksum_verified_on_arrival(db, store, tmp_path):
+    import base64
+
+    from app.models_cases import CaseAttachment
+    _t, case = open_one()
+    data = png_bytes()
+    attachments.add_attachment(case.tracking_code, "ktp.png", data, MONDAY_9,
+                               user("operator.tabang"), store, 1 << 20)
+    opened, attached = OutboxMessage.select().order_by(OutboxMessage.id)
+    CaseAttachment.delete().execute()  # the centre has not got it yet
+    centre_store = tmp_path / "centre"
+    site = case.site
+    wrong = [{"body": attached.body, "content": base64.b64encode(data + b"x").decode()}]
+    result = sync_domain.receive_batch(site, wrong, MONDAY_9, centre_store, 1 << 20)[0]
+    assert result["status"] == "refused" and result["code"] == "checksum_mismatch"
+    html = b"<html><script>alert(1)</script></html>"
+    meta = json.loads(attached.body)
+    meta["data"].update(sha256=hashlib.sha256(html).hexdigest(), size=len(html))
+    meta["id"] = cases.new_uid()
+    forged = [{"body": cases.canonical(meta), "content": base64.b64encode(html).decode()}]
+    result = sync_domain.receive_batch(site, forged, MONDAY_9, centre_store, 1 << 20)[0]
+    assert result["code"] == "unsupported_file"
+    right = [{"body": attached.body, "content": base64.b64encode(data).decode()}]
+    assert sync_domain.receive_batch(site, right, MONDAY_9, centre_store, 1 << 20)[0][
+        "status"] == "stored"
+    (stored,) = CaseAttachment.select()
+    assert attachments.path_of(centre_store, stored).read_bytes() == data

@@ -1,5 +1,6 @@
 """Two real servers: the centre (PostgreSQL, 2 workers) and a hall (SQLite). Cases go
 up, status comes down, and faults on the way never lose or double a case."""
+import json
 import os
 import secrets
 import signal
@@ -250,3 +251,42 @@ def test_hall_restarted_mid_send(tmp_path, pg_url):
     counts = central_counts(pg_url)
     assert counts == {"cases": 400, "distinct": 400, "inbox": 400, "forwarded": 400,
                       "forwarded_cases": 400}
+
+
+def _opened(n: int) -> dict:
+    from app.domain import cases
+    code = "KK-" + "".join(secrets.choice(cases.CODE_ALPHABET) for _ in range(4)) + "-" + \
+        "".join(secrets.choice(cases.CODE_ALPHABET) for _ in range(4))
+    body = {"id": secrets.token_hex(16), "kind": "case.opened", "site": "tabang",
+            "tracking_code": code, "data": {
+                "tracking_code": code, "site": "tabang", "service": "ADM-KK",
+                "ticket_ref": None, "applicant": {"name": f"P{n}", "nik": NIK, "phone": ""},
+                "requirements": [], "notes": "", "received_at": "2026-11-30T01:00:00",
+                "opened_by": "t", "history": [{"uid": secrets.token_hex(16),
+                                               "status": "received",
+                                               "at": "2026-11-30T01:00:00"}]}}
+    return {"body": json.dumps(body, sort_keys=True, separators=(",", ":"))}
+
+
+def test_the_same_batch_twice_at_once(tmp_path, pg_url):
+    """A hall that timed out re-sends while the centre's other worker still stores the
+    first copy: the unique message id decides, each message is stored exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+    path = "/api/v1/sync/cases"
+    with central(tmp_path, pg_url) as centre:
+        for round_ in range(3):
+            body = json.dumps({"messages": [_opened(i) for i in range(60)]}).encode()
+
+            def send(_):
+                headers = signed_headers("tabang", KEY, "POST", path, body)
+                headers["Content-Type"] = "application/json"
+                return requests.post(centre.url + path, data=body, headers=headers,
+                                     timeout=30)
+            with ThreadPoolExecutor(2) as pool:
+                first, second = pool.map(send, range(2))
+            assert first.status_code == second.status_code == 200, (first.text, second.text)
+            for a, b in zip(first.json()["results"], second.json()["results"]):
+                assert sorted([a["status"], b["status"]]) == ["duplicate", "stored"], (a, b)
+    counts = central_counts(pg_url)
+    assert counts == {"cases": 180, "distinct": 180, "inbox": 180, "forwarded": 180,
+                      "forwarded_cases": 180}

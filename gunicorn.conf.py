@@ -23,7 +23,10 @@ control_socket_disable = True
 
 
 def post_worker_init(worker):
-    """Each worker process runs a print-queue thread (printers/worker.py) when
-    PRINT_WORKER=on; leases keep the workers from sending a job twice."""
+    """Background work of each worker process: the print-queue thread (PRINT_WORKER=on)
+    and, in a hall or all-in-one, the sync sender. Leases in the database keep workers
+    from sending a print job or an outbox message twice."""
+    from app.synclink import start_sender
     from printers.worker import start_background
     start_background(worker.wsgi)
+    start_sender(worker.wsgi)

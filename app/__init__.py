@@ -48,11 +48,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import web
     web.init_app(app)
 
+    from . import synclink
+    synclink.init_app(app)
+
     from printers import views as printers_views
 
-    from .views import api, booking, console, kiosk, pages
+    from .views import api, booking, cases, cases_api, console, kiosk, pages
     for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp, booking.bp, booking.api_bp,
-                      printers_views.bp):
+                      printers_views.bp, cases_api.bp, cases.bp):
         app.register_blueprint(blueprint)
 
     from . import cli

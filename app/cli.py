@@ -137,4 +137,7 @@ def init_app(app):
         except KeyboardInterrupt:
             worker.stop()
 
+
+    from .synclink import register_commands
+    register_commands(group)
     app.cli.add_command(group)

@@ -40,6 +40,14 @@ SETTINGS = {
     "MAIL_SENDER_THREAD": ("on", "on or off: each worker sends the outbox in a thread "
                                  "(when SMTP_HOST is set)"),
     "MAX_BODY_BYTES": ("1048576", "largest accepted request body outside uploads"),
+    "UPLOAD_MAX_BYTES": ("10485760", "largest accepted case attachment (one file)"),
+    "SYNC_MAX_BODY_BYTES": ("33554432", "largest accepted sync request at the centre"),
+    "SYNC_BATCH": ("500", "messages per request from a hall to the centre"),
+    "SYNC_INTERVAL_SECONDS": ("2", "how often a hall's sender looks for work"),
+    "SYNC_MAX_BACKOFF_SECONDS": ("60", "longest wait between retries when the link fails"),
+    "SYNC_WINDOW_SECONDS": ("300", "accepted clock difference (and nonce memory) for signed "
+                                   "sync requests"),
+    "SYNC_SENDER": ("on", "on or off: the background sender in site and all-in-one workers"),
     "SESSION_IDLE_MINUTES": ("30", "console sessions end after this much inactivity"),
     "SESSION_MAX_HOURS": ("10", "console sessions end this long after login"),
     "LOG_LEVEL": ("INFO", "logging level"),

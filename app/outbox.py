@@ -30,7 +30,7 @@ MAX_ATTEMPTS = 8
 LEASE = dt.timedelta(minutes=5)
 
 
-class OutboxMessage(BaseModel):
+class MailMessage(BaseModel):
     to_addr = pw.CharField(max_length=254)
     subject = pw.CharField(max_length=200)
     body = pw.TextField()
@@ -45,9 +45,9 @@ class OutboxMessage(BaseModel):
 
 
 def enqueue(to_addr: str, subject: str, body: str, now: dt.datetime,
-            attachments: list[dict] | None = None) -> OutboxMessage:
+            attachments: list[dict] | None = None) -> MailMessage:
     moment = as_utc_naive(now)
-    return OutboxMessage.create(to_addr=to_addr, subject=subject, body=body,
+    return MailMessage.create(to_addr=to_addr, subject=subject, body=body,
                                 attachments=attachments, created_at=moment,
                                 next_attempt_at=moment)
 
@@ -77,7 +77,7 @@ class Smtp:
                    starttls=env["SMTP_STARTTLS"].lower() not in ("off", "0", "false", "no"))
 
 
-def _message(smtp: Smtp, row: OutboxMessage) -> EmailMessage:
+def _message(smtp: Smtp, row: MailMessage) -> EmailMessage:
     import base64
     msg = EmailMessage()
     msg["From"] = smtp.sender
@@ -106,12 +106,12 @@ def _deliver(smtp: Smtp, message: EmailMessage) -> None:
 
 def _claim(row_id: int, now_naive: dt.datetime) -> bool:
     with write_transaction():
-        taken = (OutboxMessage.update(claimed_until=now_naive + LEASE,
-                                      attempts=OutboxMessage.attempts + 1)
-                 .where((OutboxMessage.id == row_id) & (OutboxMessage.status == "pending")
-                        & (OutboxMessage.next_attempt_at <= now_naive)
-                        & (OutboxMessage.claimed_until.is_null()
-                           | (OutboxMessage.claimed_until < now_naive)))
+        taken = (MailMessage.update(claimed_until=now_naive + LEASE,
+                                      attempts=MailMessage.attempts + 1)
+                 .where((MailMessage.id == row_id) & (MailMessage.status == "pending")
+                        & (MailMessage.next_attempt_at <= now_naive)
+                        & (MailMessage.claimed_until.is_null()
+                           | (MailMessage.claimed_until < now_naive)))
                  .execute())
     return taken == 1
 
@@ -119,33 +119,33 @@ def _claim(row_id: int, now_naive: dt.datetime) -> bool:
 def send_due(smtp: Smtp, now: dt.datetime, limit: int = 20) -> dict:
     """Deliver the messages that are due. Returns counts: sent, retry, failed."""
     now_naive = as_utc_naive(now)
-    due = list(OutboxMessage.select(OutboxMessage.id)
-               .where((OutboxMessage.status == "pending")
-                      & (OutboxMessage.next_attempt_at <= now_naive))
-               .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
+    due = list(MailMessage.select(MailMessage.id)
+               .where((MailMessage.status == "pending")
+                      & (MailMessage.next_attempt_at <= now_naive))
+               .order_by(MailMessage.next_attempt_at, MailMessage.id).limit(limit))
     counts = {"sent": 0, "retry": 0, "failed": 0}
     for item in due:
         if not _claim(item.id, now_naive):
             continue
-        row = OutboxMessage.get_by_id(item.id)
+        row = MailMessage.get_by_id(item.id)
         try:
             _deliver(smtp, _message(smtp, row))
         except (OSError, smtplib.SMTPException) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
             final = row.attempts >= MAX_ATTEMPTS
             with write_transaction():
-                (OutboxMessage.update(
+                (MailMessage.update(
                     status="failed" if final else "pending", claimed_until=None,
                     last_error=error,
                     next_attempt_at=now_naive + retry_delay(row.attempts))
-                 .where(OutboxMessage.id == row.id).execute())
+                 .where(MailMessage.id == row.id).execute())
             counts["failed" if final else "retry"] += 1
             log.warning("mail %s attempt %s failed: %s", row.id, row.attempts, error)
             continue
         with write_transaction():
-            (OutboxMessage.update(status="sent", sent_at=now_naive, claimed_until=None,
+            (MailMessage.update(status="sent", sent_at=now_naive, claimed_until=None,
                                   last_error=None)
-             .where(OutboxMessage.id == row.id).execute())
+             .where(MailMessage.id == row.id).execute())
         counts["sent"] += 1
     return counts
 
@@ -175,11 +175,11 @@ def start_sender_thread(app, interval: float = 15.0) -> threading.Event:
     return stop
 
 
-def wait_until_sent(message_id: int, timeout: float = 10.0) -> OutboxMessage:
+def wait_until_sent(message_id: int, timeout: float = 10.0) -> MailMessage:
     """For tests and the CLI: poll a message until it leaves `pending`."""
     deadline = time.monotonic() + timeout
     while True:
-        row = OutboxMessage.get_by_id(message_id)
+        row = MailMessage.get_by_id(message_id)
         if row.status != "pending" or time.monotonic() > deadline:
             return row
         time.sleep(0.05)

@@ -390,14 +390,14 @@ def test_check_in_is_not_refused_by_the_quota(db):
 
 
 def test_old_personal_data_is_forgotten(db):
-    from app.outbox import OutboxMessage
+    from app.outbox import MailMessage
     appt = book("10:00", email="siti@example.com")
-    OutboxMessage.update(status="sent").execute()
+    MailMessage.update(status="sent").execute()
     assert booking.forget_old(at(28, 9, month=2, year=2027), days=90) == 0  # 90 days: kept
     assert booking.forget_old(at(1, 9, month=3, year=2027), days=90) == 1
     row = Appointment.get_by_id(appt.id)
     assert (row.name, row.phone, row.email, row.status) == ("-", "-", None, "booked")
-    assert OutboxMessage.select().count() == 0
+    assert MailMessage.select().count() == 0
 
 
 def test_cli_booking_settings(app):

@@ -9,7 +9,6 @@ from app import create_app
 from app.clock import Clock
 from app.db import database
 from app.models_booking import Appointment
-from app.views.openapi import document
 
 NIK = "6402121708850003"
 NIK2 = "6402065508920001"
@@ -222,19 +221,6 @@ def test_openapi_lists_the_rows(client):
     assert "post" in paths["/api/v1/appointments/{code}/cancel"]
     assert "post" in paths["/api/v1/appointments/{code}/reschedule"]
     assert "409" in paths["/api/v1/sites/{site}/check-in"]["post"]["responses"]
-
-
-def test_every_api_route_is_documented(app):
-    documented = set(document()["paths"])
-    for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/"):
-            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
-            path = (path.replace("{site_code}", "{site}").replace("{service_code}",
-                                                                  "{service}")
-                    .replace("{counter_code}", "{code}").replace("{ticket_id}", "{id}"))
-            if path.endswith("/{action}"):
-                continue
-            assert path in documented, path
 
 
 # --- rate limits ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 
 from app.domain import booking, queueing
 from app.models import Site
-from app.outbox import OutboxMessage, Smtp, send_due, start_sender_thread, wait_until_sent
+from app.outbox import MailMessage, Smtp, send_due, start_sender_thread, wait_until_sent
 from tests.servers import free_port
 
 from .conftest import MONDAY_9
@@ -55,7 +55,7 @@ def book(email_addr="siti@example.com", now=MONDAY_9):
 def test_confirmation_is_delivered(db, smtp_server):
     controller, inbox = smtp_server
     appt = book()
-    assert OutboxMessage.select().count() == 1
+    assert MailMessage.select().count() == 1
     counts = send_due(smtp_for(controller.port), MONDAY_9)
     assert counts == {"sent": 1, "retry": 0, "failed": 0}
     assert inbox.received.wait(5)
@@ -70,7 +70,7 @@ def test_confirmation_is_delivered(db, smtp_server):
     attachment = next(message.iter_attachments())
     assert attachment.get_content_type() == "image/png"
     assert attachment.get_content()[:4] == b"\x89PNG"
-    row = OutboxMessage.get()
+    row = MailMessage.get()
     assert (row.status, row.attempts) == ("sent", 1)
     assert send_due(smtp_for(controller.port), MONDAY_9) == {"sent": 0, "retry": 0,
                                                              "failed": 0}
@@ -79,10 +79,10 @@ def test_confirmation_is_delivered(db, smtp_server):
 
 def test_no_email_no_message_and_a_refused_booking_leaves_none(db):
     book(email_addr=None)
-    assert OutboxMessage.select().count() == 0
+    assert MailMessage.select().count() == 0
     with pytest.raises(Exception):
         book()  # duplicate booking: the transaction, and its e-mail, roll back
-    assert OutboxMessage.select().count() == 0
+    assert MailMessage.select().count() == 0
 
 
 def test_retries_until_the_server_answers(db):
@@ -90,7 +90,7 @@ def test_retries_until_the_server_answers(db):
     book()
     smtp = smtp_for(port)
     assert send_due(smtp, MONDAY_9) == {"sent": 0, "retry": 1, "failed": 0}
-    row = OutboxMessage.get()
+    row = MailMessage.get()
     assert row.status == "pending" and row.attempts == 1 and "refused" in row.last_error.lower()
     assert row.next_attempt_at == dt.datetime(2026, 11, 30, 1, 1)  # a minute later
     # Not due yet: nothing is tried.
@@ -103,7 +103,7 @@ def test_retries_until_the_server_answers(db):
         assert counts["sent"] == 1 and inbox.received.wait(5)
     finally:
         controller.stop()
-    assert OutboxMessage.get().attempts == 2
+    assert MailMessage.get().attempts == 2
 
 
 def test_gives_up_after_max_attempts(db):
@@ -114,7 +114,7 @@ def test_gives_up_after_max_attempts(db):
     for _ in range(outbox.MAX_ATTEMPTS):
         send_due(smtp, moment)
         moment += dt.timedelta(hours=2)
-    row = OutboxMessage.get()
+    row = MailMessage.get()
     assert (row.status, row.attempts) == ("failed", outbox.MAX_ATTEMPTS)
 
 
@@ -122,7 +122,7 @@ def test_a_claimed_message_is_not_sent_twice(db, smtp_server):
     from app.outbox import _claim
     controller, inbox = smtp_server
     book()
-    row = OutboxMessage.get()
+    row = MailMessage.get()
     assert _claim(row.id, dt.datetime(2026, 11, 30, 1, 0))  # another worker holds it
     assert send_due(smtp_for(controller.port), MONDAY_9)["sent"] == 0
     # The lease runs out (the other worker died): it is sent.
@@ -135,7 +135,7 @@ def test_sender_thread_and_cli(app, smtp_server):
                                   SMTP_STARTTLS="off")
     with app.app_context():
         book()
-        first = OutboxMessage.get().id
+        first = MailMessage.get().id
     stop = start_sender_thread(app, interval=0.1)
     try:
         assert wait_until_sent(first).status == "sent"

@@ -588,9 +588,9 @@ def forget_old(now: dt.datetime, days: int = 90) -> int:
         cleared = (Appointment.update(name="-", phone="-", email=None)
                    .where((Appointment.day < cutoff) & (Appointment.phone != "-"))
                    .execute())
-        (outbox.OutboxMessage.delete()
-         .where((outbox.OutboxMessage.status != "pending")
-                & (outbox.OutboxMessage.created_at
+        (outbox.MailMessage.delete()
+         .where((outbox.MailMessage.status != "pending")
+                & (outbox.MailMessage.created_at
                    < as_utc_naive(dt.datetime.combine(cutoff, dt.time(0), WITA))))
          .execute())
     return cleared

@@ -58,7 +58,7 @@ def _real_date(day: int, month: int, yy: int) -> dt.date | None:
 
 def validate_nik(value) -> NikResult:
     nik = normalise(value)
-    if len(nik) != 16 or not nik.isdigit():
+    if len(nik) != 16 or not (nik.isascii() and nik.isdigit()):  # no fullwidth digits
         return NikResult(False, nik, "NIK harus 16 angka.")
     province, regency, kecamatan = int(nik[0:2]), int(nik[2:4]), int(nik[4:6])
     if province not in PROVINCES:

@@ -82,7 +82,7 @@ def up(migrator, db):
             table_name = 'appointment'
             indexes = ((('site', 'day', 'status'), False),)
 
-    class OutboxMessage(Model):
+    class MailMessage(Model):
         to_addr = CharField(max_length=254)
         subject = CharField(max_length=200)
         body = TextField()
@@ -96,7 +96,7 @@ def up(migrator, db):
         last_error = TextField(null=True)
         class Meta:
             database = db
-            table_name = 'outbox_message'
+            table_name = 'mail_message'
 
     class RateCounter(Model):
         key = CharField(max_length=200)
@@ -107,11 +107,11 @@ def up(migrator, db):
             table_name = 'rate_counter'
             indexes = ((('key', 'window'), True), (('window',), False))
 
-    db.create_tables([BookingSetting, SlotCounter, DayCounter, Appointment, OutboxMessage,
+    db.create_tables([BookingSetting, SlotCounter, DayCounter, Appointment, MailMessage,
                       RateCounter])
 
 
 def down(migrator, db):
-    for table in ('rate_counter', 'outbox_message', 'appointment', 'day_counter',
+    for table in ('rate_counter', 'mail_message', 'appointment', 'day_counter',
                   'slot_counter', 'booking_setting'):
         migrator.migrate(migrator.drop_table(table))

@@ -44,6 +44,8 @@ def login():
             session.clear()
             login_user(LoginUser(user))
             session["since"] = session["seen"] = time.time()
+            if user.role == "officer":
+                return redirect(url_for("cases.inbox"))
             return redirect(url_for("console.choose"))
     return render_template("login.html", form=form, error=error), status
 

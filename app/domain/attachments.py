@@ -1,0 +1,192 @@
+"""Attachments of a case: scans and photos (PDF, JPEG, PNG), recognised by their content,
+never by their name; stored under DATA_DIR/attachments with a generated name and their
+SHA-256; images checked against decompression bombs before they are accepted."""
+import datetime as dt
+import hashlib
+import io
+import os
+import re
+import tempfile
+import warnings
+from pathlib import Path
+
+from PIL import Image
+
+from ..clock import as_utc_naive
+from ..db import write_transaction
+from ..errors import Conflict, DomainError, Invalid, NotFound
+from ..models import User
+from ..models_cases import Case, CaseAttachment
+from . import cases
+
+MAX_PIXELS = 40_000_000  # a 40-megapixel scan is already far more than a phone photo
+KINDS = {  # content type -> file extension
+    "application/pdf": "pdf",
+    "image/jpeg": "jpg",
+    "image/png": "png",
+}
+
+
+class TooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
+def sniff(data: bytes) -> str | None:
+    """The content type from the first bytes, or None."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    return None
+
+
+def _check_image(data: bytes) -> None:
+    """Refuse images whose declared size would explode when decoded, and broken ones."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise Invalid("Gambar terlalu besar (resolusi).", code="image_too_large")
+                image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Invalid("Gambar terlalu besar (resolusi).", code="image_too_large") from None
+    except Invalid:
+        raise
+    except Exception:
+        raise Invalid("Gambar rusak atau tidak dapat dibaca.", code="invalid_file") from None
+
+
+def _check_pdf(data: bytes) -> None:
+    if b"%%EOF" not in data[-2048:]:
+        raise Invalid("Berkas PDF tidak lengkap atau rusak.", code="invalid_file")
+
+
+def check_content(data: bytes, max_bytes: int) -> str:
+    """The accepted content type, or an error a person understands."""
+    if not data:
+        raise Invalid("Berkas kosong.", code="empty_file")
+    if len(data) > max_bytes:
+        raise TooLarge(f"Berkas melebihi batas {max_bytes // (1024 * 1024)} MB.")
+    kind = sniff(data)
+    if kind is None:
+        raise Invalid("Hanya PDF, JPEG atau PNG yang diterima.", code="unsupported_file")
+    if kind == "application/pdf":
+        _check_pdf(data)
+    else:
+        _check_image(data)
+    return kind
+
+
+def display_name(filename) -> str:
+    """Only for showing: the last path part, safe characters, bounded."""
+    name = str(filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[^A-Za-z0-9._ -]+", "_", name).strip(" .")[:100]
+    return name or "lampiran"
+
+
+def stored_path(store_dir: Path, stored_name: str) -> Path:
+    return Path(store_dir) / stored_name[:2] / stored_name
+
+
+def path_of(store_dir: Path, attachment: CaseAttachment) -> Path:
+    return stored_path(store_dir, attachment.stored_name)
+
+
+def _write_file(store_dir: Path, stored_name: str, data: bytes) -> Path:
+    folder = Path(store_dir) / stored_name[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / stored_name
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def add_attachment(code: str, filename, data: bytes, now: dt.datetime, user: User,
+                   store_dir: Path, max_bytes: int) -> CaseAttachment:
+    """Check, store, and record an upload with its outbox message in one transaction.
+    The file is written first under a fresh name; if the transaction fails it is removed."""
+    case = cases.get_case(code)
+    cases.require_hall_staff(user, case)
+    kind = check_content(data, max_bytes)
+    uid = cases.new_uid()
+    stored_name = f"{uid}.{KINDS[kind]}"
+    digest = hashlib.sha256(data).hexdigest()
+    path = _write_file(store_dir, stored_name, data)
+    naive = as_utc_naive(now)
+    try:
+        with write_transaction():
+            case = Case.get_by_id(case.id)
+            if case.status == "picked_up":
+                raise Conflict("Berkas sudah diambil; lampiran tidak dapat ditambah.",
+                               code="invalid_transition")
+            attachment = CaseAttachment.create(
+                uid=uid, case=case, stored_name=stored_name,
+                original_name=display_name(filename), content_type=kind, size=len(data),
+                sha256=digest, uploaded_at=naive, uploaded_by=user.username)
+            if cases.role() != "central":
+                cases._outbox(case, "case.attachment", attachment_payload(attachment), naive)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return attachment
+
+
+def attachment_payload(attachment: CaseAttachment) -> dict:
+    """What goes up: the metadata and checksum; the bytes join it when it is sent."""
+    return {"uid": attachment.uid, "name": attachment.original_name,
+            "content_type": attachment.content_type, "size": attachment.size,
+            "sha256": attachment.sha256, "uploaded_at": attachment.uploaded_at.isoformat(),
+            "uploaded_by": attachment.uploaded_by}
+
+
+def store_received(case: Case, meta: dict, data: bytes, store_dir: Path,
+                   max_bytes: int) -> CaseAttachment:
+    """At the centre, inside the receiving transaction: verify the checksum and the
+    content again, store under a fresh name, record. Idempotent on the uid."""
+    existing = CaseAttachment.get_or_none(CaseAttachment.uid == meta["uid"])
+    if existing is not None:
+        if existing.sha256 != meta["sha256"] or existing.case_id != case.id:
+            raise Conflict("Lampiran dengan id yang sama berbeda isinya.",
+                           code="message_conflict")
+        return existing
+    if hashlib.sha256(data).hexdigest() != meta["sha256"] or len(data) != meta["size"]:
+        raise Invalid("Checksum lampiran tidak cocok.", code="checksum_mismatch")
+    kind = check_content(data, max_bytes)
+    if kind != meta["content_type"]:
+        raise Invalid("Jenis lampiran tidak cocok.", code="unsupported_file")
+    uid = meta["uid"]
+    if not re.fullmatch(r"[0-9a-f]{32}", uid or ""):
+        raise Invalid("Id lampiran tidak valid.", code="invalid_field")
+    stored_name = f"{uid}.{KINDS[kind]}"
+    # Written before the row: if the transaction rolls back, the retry of the same
+    # message writes the same name with the same bytes.
+    _write_file(store_dir, stored_name, data)
+    return CaseAttachment.create(
+        uid=uid, case=case, stored_name=stored_name,
+        original_name=display_name(meta.get("name")), content_type=kind, size=len(data),
+        sha256=meta["sha256"], uploaded_at=dt.datetime.fromisoformat(meta["uploaded_at"]),
+        uploaded_by=str(meta.get("uploaded_by", ""))[:80])
+
+
+def get_attachment(case: Case, uid: str) -> CaseAttachment:
+    if not isinstance(uid, str) or not re.fullmatch(r"[0-9a-f]{32}", uid):
+        raise NotFound("Lampiran tidak ditemukan.", code="unknown_attachment")
+    attachment = CaseAttachment.get_or_none((CaseAttachment.uid == uid)
+                                            & (CaseAttachment.case == case))
+    if attachment is None:
+        raise NotFound("Lampiran tidak ditemukan.", code="unknown_attachment")
+    return attachment

@@ -17,3 +17,11 @@ graceful_timeout = 10
 keepalive = 5
 accesslog = "-" if os.environ.get("ACCESS_LOG", "off") == "on" else None
 errorlog = "-"
+
+
+def when_ready(server):
+    """Say it loudly, once, in the master: several workers without Redis miss calls."""
+    from boards import transport_warning
+    message = transport_warning(_env)
+    if message:
+        server.log.warning(message)

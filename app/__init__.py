@@ -47,6 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp):
         app.register_blueprint(blueprint)
 
+    import boards
+    boards.init_app(app)
+
     from . import cli
     cli.init_app(app)
     return app

@@ -233,6 +233,7 @@ def _send_snapshot(ws, ext, site_code):
     with database.connection_context():
         site = queueing.get_site(site_code)
         state = board_state(site, now())
-    ws.send(json.dumps({"type": "snapshot", "seq": seq, **state}, ensure_ascii=False,
+    ws.send(json.dumps({"type": "snapshot", "seq": seq, "worker": os.getpid(), **state},
+                       ensure_ascii=False,
                        separators=(",", ":")))
 

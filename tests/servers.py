@@ -48,11 +48,11 @@ class Server:
         if self.setup:
             subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "mpp", "setup"],
                            cwd=ROOT, env=self.env, check=True, capture_output=True)
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -60,7 +60,7 @@ class Server:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # booting, or a busy machine
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not answer /healthz within 30 s")
 

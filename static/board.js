@@ -93,9 +93,9 @@
   function flashLatest() {
     var box = $("latest");
     if (!box) { return; }
-    box.classList.remove("flash");
+    box.classList.remove("is-flashing");
     void box.offsetWidth;  // restart the animation
-    box.classList.add("flash");
+    box.classList.add("is-flashing");
   }
   function renderCounters() {
     var list = $("counters");
@@ -270,6 +270,7 @@
         disconnectedSince = null;
         root.dataset.connected = "yes";
         stopPolling();
+        renderConnection();
       }
       onMessage(evt.data);
     };
@@ -277,6 +278,7 @@
       ws = null;
       if (disconnectedSince === null) { disconnectedSince = serverTime(); }
       root.dataset.connected = "no";
+      renderConnection();
       scheduleReconnect();
     };
     ws.onerror = function () { /* onclose follows */ };
@@ -442,6 +444,7 @@
       var self = this;
       if (self.playing || !self.queue.length) { return; }
       var item = self.queue.shift();
+      item.startedAt = Date.now();
       self.playing = item;
       renderLatest(item);
       renderRecent();
@@ -449,6 +452,7 @@
       self.render();
       var done = function (how) {
         item.how = how;
+        item.endedAt = Date.now();
         self.played.push(item);
         if (self.played.length > 50) { self.played.shift(); }
         self.playing = null;

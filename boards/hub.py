@@ -7,54 +7,115 @@ One interface, two transports (CTFd's EventManager, flask-sock's docs):
   thread that feeds its own hub, so a call handled by one worker reaches boards held by
   another.
 
-Each websocket has its own bounded queue (`Subscription`). Every event gets a sequence
-number per hall *in this process* when it is dispatched; the snapshot a board receives
-carries the number it is current to, so a board that sees a jump knows it missed
-something and asks for a new snapshot. Events are serialised once, not once per socket.
+Every event gets a sequence number per hall *in this process*, and is serialised once.
+One fan-out thread per process then writes it to every socket of that hall, one after
+another: waking 200 handler threads for every call costs far more than 200 writes.
+Each socket has its own `Subscription`: a lock so one writer at a time, and a buffer
+for events that arrive before its snapshot went out. A board that stops reading is
+never waited for: it is switched to "needs a snapshot", and its own handler thread
+sends one when the socket drains. The snapshot carries the number it is current to, so
+a board that sees a jump knows it missed something and asks for a new one.
 """
 import json
 import logging
 import os
 import queue
+import select
 import threading
 import time
 from collections import defaultdict
 
 log = logging.getLogger("mpp.boards")
 
-QUEUE_SIZE = 256
-RESYNC = {"type": "resync"}
+PENDING_MAX = 256
+
+
+def socket_writable(sock) -> bool:
+    """True when a write will not block (poll, not select: no FD_SETSIZE limit)."""
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT)
+        return bool(poller.poll(0))
+    except (ValueError, OSError):  # closed meanwhile
+        return False
 
 
 class Subscription:
-    """One websocket's mailbox. Holds ready-to-send JSON strings; when it overflows
-    (a board that stopped reading) it is flagged, and the socket gets a fresh snapshot
-    instead of the lost events."""
+    """One board's socket as the hub sees it. `send` writes a text message;
+    `writable` says whether that would not block."""
 
-    def __init__(self, site_code: str, size: int = QUEUE_SIZE):
+    def __init__(self, site_code: str, send, writable=lambda: True):
         self.site_code = site_code
-        self.queue: queue.Queue = queue.Queue(size)
-        self.overflowed = False
+        self._send = send
+        self._writable = writable
+        self.lock = threading.Lock()
+        self.live = False  # after the snapshot went out: events go straight to the socket
+        self.pending: list[str] = []
+        self.needs_snapshot = False
+        self.closed = False
+        self.wake = threading.Event()  # the handler thread has something to do
+        self.last_sent = time.monotonic()
 
-    def offer(self, message: str) -> None:
-        try:
-            self.queue.put_nowait(message)
-        except queue.Full:
-            self.overflowed = True
-
-    def get(self, timeout: float) -> str | None:
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def drain(self) -> None:
-        while True:
+    def deliver(self, message: str) -> None:
+        """Called by the fan-out thread for each event of this hall."""
+        with self.lock:
+            if self.closed:
+                return
+            if not self.live:
+                if len(self.pending) < PENDING_MAX:
+                    self.pending.append(message)
+                else:
+                    self._fall_behind()
+                return
             try:
-                self.queue.get_nowait()
-            except queue.Empty:
-                break
-        self.overflowed = False
+                if not self._writable():
+                    self._fall_behind()
+                    return
+                self._send(message)
+                self.last_sent = time.monotonic()
+            except Exception:  # the board went away; its handler cleans up
+                self.closed = True
+                self.wake.set()
+
+    def _fall_behind(self):
+        self.live = False
+        self.pending.clear()
+        self.needs_snapshot = True
+        self.wake.set()
+
+    def request_snapshot(self) -> None:
+        with self.lock:
+            self.needs_snapshot = True
+        self.wake.set()
+
+    def send_snapshot(self, build) -> None:
+        """Called by the socket's own handler thread. `build()` returns the snapshot
+        JSON (it reads the hall's sequence number first, then the state). Events that
+        arrive meanwhile are buffered and follow the snapshot; the board ignores those
+        the snapshot already covers."""
+        with self.lock:
+            self.live = False
+            self.pending.clear()
+            self.needs_snapshot = False
+        text = build()
+        with self.lock:
+            self._send(text)
+            for message in self.pending:
+                self._send(message)
+            self.pending.clear()
+            self.live = True
+            self.last_sent = time.monotonic()
+
+    def send_now(self, text: str) -> None:
+        with self.lock:
+            self._send(text)
+            self.last_sent = time.monotonic()
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            self.pending.clear()
+        self.wake.set()
 
 
 class HubFull(Exception):
@@ -69,18 +130,20 @@ class Hub:
         self._lock = threading.Lock()
         self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
         self._seq: dict[str, int] = defaultdict(int)
+        self._outbox: queue.Queue = queue.Queue()
+        self._fanout: threading.Thread | None = None
+        self._pid = None
 
-    def subscribe(self, site_code: str) -> tuple[Subscription, int]:
-        """Register a mailbox; returns it with the hall's current sequence number:
-        every event dispatched from now on has a higher one."""
-        sub = Subscription(site_code)
+    def subscribe(self, site_code: str, send, writable=lambda: True) -> Subscription:
+        sub = Subscription(site_code, send, writable)
         with self._lock:
             if self.capacity is not None and self._count() >= self.capacity:
                 raise HubFull()
             self._subscriptions[site_code].add(sub)
-            return sub, self._seq[site_code]
+        return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
+        sub.close()
         with self._lock:
             subs = self._subscriptions.get(sub.site_code)
             if subs is not None:
@@ -93,23 +156,48 @@ class Hub:
             return self._seq[site_code]
 
     def dispatch(self, site_code: str, event: dict) -> int:
-        """Number the event and hand it to every mailbox of that hall."""
+        """Number the event, serialise it once, hand it to the fan-out thread."""
         with self._lock:
             self._seq[site_code] += 1
             seq = self._seq[site_code]
             targets = list(self._subscriptions.get(site_code, ()))
-        message = json.dumps({**event, "seq": seq}, ensure_ascii=False,
-                             separators=(",", ":"))
-        for sub in targets:
-            sub.offer(message)
+        if targets:
+            message = json.dumps({**event, "seq": seq}, ensure_ascii=False,
+                                 separators=(",", ":"))
+            self._ensure_fanout()
+            self._outbox.put((targets, message))
         return seq
 
-    def resync_all(self) -> None:
-        """Tell every board to fetch a new snapshot (after a broker outage)."""
+    def flush(self) -> None:
+        """Wait until every dispatched event has been written (tests, shutdown)."""
+        self._outbox.join()
+
+    def _ensure_fanout(self) -> None:
+        if self._fanout is not None and self._pid == os.getpid() and self._fanout.is_alive():
+            return
         with self._lock:
-            sites = list(self._subscriptions)
-        for site_code in sites:
-            self.dispatch(site_code, RESYNC)
+            if self._fanout is None or self._pid != os.getpid() or not self._fanout.is_alive():
+                self._pid = os.getpid()
+                self._fanout = threading.Thread(target=self._run_fanout,
+                                                name="board-fanout", daemon=True)
+                self._fanout.start()
+
+    def _run_fanout(self) -> None:
+        while True:
+            targets, message = self._outbox.get()
+            for sub in targets:
+                try:
+                    sub.deliver(message)
+                except Exception:  # pragma: no cover - deliver() handles socket errors
+                    log.exception("board fan-out failed for one board")
+            self._outbox.task_done()
+
+    def resync_all(self) -> None:
+        """Every board fetches a new snapshot (after a broker outage)."""
+        with self._lock:
+            subs = [s for group in self._subscriptions.values() for s in group]
+        for sub in subs:
+            sub.request_snapshot()
 
     def _count(self) -> int:
         return sum(len(s) for s in self._subscriptions.values())

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import time
 from urllib.parse import urlparse
 
 from flask import (Blueprint, current_app, g, jsonify, render_template, request,
@@ -29,7 +30,7 @@ from app.views.api import token_required
 from app.web import csrf
 
 from . import audio, speech
-from .hub import HubFull
+from .hub import HubFull, socket_writable
 from .state import board_state, filter_state, set_running_text
 
 log = logging.getLogger("mpp.boards")
@@ -183,34 +184,31 @@ def board_socket(ws, site_code):
     ext = _ext()
     ext.transport.start()
     try:
-        sub, _seq = ext.hub.subscribe(site_code)
+        sub = ext.hub.subscribe(site_code, ws.send, lambda: socket_writable(ws.sock))
     except HubFull:
         ws.close(1013, "server penuh")
         return
+
+    def snapshot():
+        return _snapshot_text(ext, site_code)
+
     try:
-        _send_snapshot(ws, ext, site_code)
+        sub.send_snapshot(snapshot)
         database.close()  # nothing below touches the database until the next snapshot
-        idle = 0.0
-        while ws.connected:
-            message = sub.get(timeout=WAKE_SECONDS)
-            if sub.overflowed:
-                sub.drain()
-                _send_snapshot(ws, ext, site_code)
-            elif message is not None:
-                if message.startswith('{"type":"resync"'):
-                    _send_snapshot(ws, ext, site_code)
-                else:
-                    ws.send(message)
-                idle = 0.0
-            else:
-                idle += WAKE_SECONDS
-                if idle >= HEARTBEAT_SECONDS:
-                    ws.send(json.dumps({"type": "heartbeat", "at": now().isoformat(),
-                                        "seq": ext.hub.current_seq(site_code)}))
-                    idle = 0.0
+        # Events are written by the hub's fan-out thread; this thread only answers the
+        # board's requests, sends heartbeats and snapshots, and notices the end.
+        while ws.connected and not sub.closed:
+            sub.wake.wait(WAKE_SECONDS)
+            sub.wake.clear()
             request_from_board = ws.receive(timeout=0)
-            if request_from_board and _asks_resync(request_from_board):
-                _send_snapshot(ws, ext, site_code)
+            if sub.needs_snapshot or (request_from_board and _asks_resync(request_from_board)):
+                if socket_writable(ws.sock):
+                    sub.send_snapshot(snapshot)
+                else:
+                    sub.request_snapshot()  # still not reading: try again on the next wake
+            elif time.monotonic() - sub.last_sent >= HEARTBEAT_SECONDS:
+                sub.send_now(json.dumps({"type": "heartbeat", "at": now().isoformat(),
+                                         "seq": ext.hub.current_seq(site_code)}))
     except (ConnectionClosed, OSError):
         pass
     finally:
@@ -226,14 +224,12 @@ def _asks_resync(raw) -> bool:
         return False
 
 
-def _send_snapshot(ws, ext, site_code):
+def _snapshot_text(ext, site_code) -> str:
     """The hall's state, current to at least the sequence number it carries: the
     number is read first, then the state, and events are dispatched after commit."""
     seq = ext.hub.current_seq(site_code)
     with database.connection_context():
         site = queueing.get_site(site_code)
         state = board_state(site, now())
-    ws.send(json.dumps({"type": "snapshot", "seq": seq, "worker": os.getpid(), **state},
-                       ensure_ascii=False,
-                       separators=(",", ":")))
-
+    return json.dumps({"type": "snapshot", "seq": seq, "worker": os.getpid(), **state},
+                      ensure_ascii=False, separators=(",", ":"))

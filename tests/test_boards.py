@@ -36,20 +36,39 @@ def later(minutes):
     return MONDAY_9 + dt.timedelta(minutes=minutes)
 
 
+class Board:
+    """The receiving end of a subscription: what a socket would have been sent."""
+
+    def __init__(self, hub, site_code="tabang", writable=True):
+        self.hub = hub
+        self.sent: list[dict] = []
+        self.is_writable = writable
+        self.sub = hub.subscribe(site_code, self.write, lambda: self.is_writable)
+
+    def write(self, text):
+        self.sent.append(json.loads(text))
+
+    def connect(self, seq=0):
+        """Send the snapshot (as the websocket handler does): live from then on."""
+        self.sub.send_snapshot(lambda: json.dumps({"type": "snapshot", "seq": seq}))
+
+    def take(self):
+        self.hub.flush()
+        out, self.sent = self.sent, []
+        return [m for m in out if m["type"] != "snapshot"]
+
+
 @pytest.fixture
 def hall_hub(app):
-    """A subscription to tabang on the app's own hub, fed by the installed transport."""
-    hub = app.extensions["boards"].hub
-    sub, seq = hub.subscribe("tabang")
-    yield sub
-    hub.unsubscribe(sub)
+    """A live board of tabang on the app's own hub, fed by the installed transport."""
+    board = Board(app.extensions["boards"].hub)
+    board.connect()
+    yield board
+    board.hub.unsubscribe(board.sub)
 
 
-def messages(sub):
-    out = []
-    while (raw := sub.get(timeout=0)) is not None:
-        out.append(json.loads(raw))
-    return out
+def messages(board):
+    return board.take()
 
 
 # --- board_state ----------------------------------------------------------------------
@@ -121,52 +140,87 @@ def test_filters(db):
 
 def test_hub_numbers_events_per_hall_and_keeps_halls_apart():
     hub = Hub()
-    a, seq_a = hub.subscribe("tabang")
-    b, _ = hub.subscribe("anggana")
-    assert seq_a == 0
+    a, b = Board(hub, "tabang"), Board(hub, "anggana")
+    a.connect(), b.connect()
     hub.dispatch("tabang", {"type": "call", "number": "A001"})
     hub.dispatch("tabang", {"type": "call", "number": "A002"})
     hub.dispatch("anggana", {"type": "call", "number": "A001"})
-    got = [json.loads(a.get(0)) for _ in range(2)]
-    assert [(m["number"], m["seq"]) for m in got] == [("A001", 1), ("A002", 2)]
-    assert a.get(0) is None
-    assert json.loads(b.get(0))["seq"] == 1
-    late, seq = hub.subscribe("tabang")
-    assert seq == 2  # a new board's snapshot is current to 2; events after are 3, 4...
-    hub.unsubscribe(a), hub.unsubscribe(b), hub.unsubscribe(late)
+    assert [(m["number"], m["seq"]) for m in a.take()] == [("A001", 1), ("A002", 2)]
+    assert [m["seq"] for m in b.take()] == [1]
+    assert hub.current_seq("tabang") == 2  # a new board's snapshot is current to 2
+    hub.unsubscribe(a.sub), hub.unsubscribe(b.sub)
     assert hub.count() == 0
 
 
-def test_a_board_that_stops_reading_is_flagged_for_a_resync():
+def test_events_while_the_snapshot_is_built_follow_it():
     hub = Hub()
-    sub, _ = hub.subscribe("tabang")
-    for i in range(300):
-        hub.dispatch("tabang", {"type": "issued", "n": i})
-    assert sub.overflowed
-    sub.drain()
-    assert not sub.overflowed and sub.get(0) is None
+    board = Board(hub)
+
+    def build():
+        seq = hub.current_seq("tabang")
+        hub.dispatch("tabang", {"type": "call", "number": "A001"})  # meanwhile
+        hub.flush()
+        assert board.sent == []  # not live yet: buffered
+        return json.dumps({"type": "snapshot", "seq": seq})
+    board.sub.send_snapshot(build)
+    assert [(m["type"], m["seq"]) for m in board.sent] == [("snapshot", 0), ("call", 1)]
+
+
+def test_a_board_that_stops_reading_is_not_waited_for():
+    hub = Hub()
+    slow, fast = Board(hub), Board(hub)
+    slow.connect(), fast.connect()
+    slow.is_writable = False
+    hub.dispatch("tabang", {"type": "call", "number": "A001"})
+    hub.flush()
+    assert slow.sent[-1]["type"] == "snapshot" and fast.take()[0]["number"] == "A001"
+    assert slow.sub.needs_snapshot and slow.sub.wake.is_set()
+    slow.is_writable = True
+    slow.connect(seq=hub.current_seq("tabang"))  # its handler sends a fresh snapshot
+    hub.dispatch("tabang", {"type": "call", "number": "A002"})
+    assert [m["seq"] for m in slow.take()] == [2]
+
+
+def test_a_closed_board_is_dropped_quietly():
+    hub = Hub()
+    board = Board(hub)
+    board.connect()
+
+    def broken(_text):
+        raise OSError("broken pipe")
+    board.sub._send = broken
+    hub.dispatch("tabang", {"type": "call"})
+    hub.flush()
+    assert board.sub.closed and board.sub.wake.is_set()
 
 
 def test_hub_capacity():
     hub = Hub(capacity=2)
-    subs = [hub.subscribe("tabang")[0], hub.subscribe("tabang")[0]]
+    boards = [Board(hub), Board(hub)]
     assert not hub.would_accept()
     from boards.hub import HubFull
     with pytest.raises(HubFull):
-        hub.subscribe("tabang")
-    hub.unsubscribe(subs[0])
+        Board(hub)
+    hub.unsubscribe(boards[0].sub)
     assert hub.would_accept()
 
 
 def test_concurrent_dispatch_gives_unique_consecutive_numbers():
     hub = Hub()
-    sub, _ = hub.subscribe("tabang")
+    board = Board(hub)
+    board.connect()
     threads = [threading.Thread(target=lambda: [hub.dispatch("tabang", {"type": "x"})
                                                 for _ in range(50)]) for _ in range(4)]
     [t.start() for t in threads]
     [t.join() for t in threads]
-    seqs = sorted(json.loads(sub.get(0))["seq"] for _ in range(200))
-    assert seqs == list(range(1, 201))
+    assert sorted(m["seq"] for m in board.take()) == list(range(1, 201))
+
+
+def test_resync_all_asks_every_board_for_a_snapshot():
+    hub = Hub()
+    boards = [Board(hub, "tabang"), Board(hub, "anggana")]
+    hub.resync_all()
+    assert all(b.sub.needs_snapshot and b.sub.wake.is_set() for b in boards)
 
 
 def test_capacity_leaves_threads_for_kiosks_and_consoles():
@@ -270,13 +324,13 @@ def test_websocket_refused_when_the_worker_is_full(app, client, db):
     hub = app.extensions["boards"].hub
     held = []
     while hub.would_accept():
-        held.append(hub.subscribe("tabang")[0])
+        held.append(Board(hub))
     try:
         r = client.get("/ws/boards/tabang", headers=UPGRADE)
         assert r.status_code == 503 and r.json["error"]["code"] == "boards_full"
     finally:
-        for sub in held:
-            hub.unsubscribe(sub)
+        for board in held:
+            hub.unsubscribe(board.sub)
 
 
 def test_status_endpoint(client, db):

@@ -21,6 +21,8 @@ import logging
 import os
 import queue
 import select
+import socket
+import struct
 import threading
 import time
 from collections import defaultdict
@@ -40,14 +42,30 @@ def socket_writable(sock) -> bool:
         return False
 
 
+def text_frame(text: str) -> bytes:
+    """A server-to-client websocket text frame (RFC 6455 5.2: unmasked, final), built
+    once per event and written as is to every socket that negotiated no extension."""
+    payload = text.encode("utf-8")
+    n = len(payload)
+    if n < 126:
+        header = struct.pack("!BB", 0x81, n)
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x81, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, n)
+    return header + payload
+
+
 class Subscription:
     """One board's socket as the hub sees it. `send` writes a text message;
-    `writable` says whether that would not block."""
+    `writable` says whether that would not block; `raw_socket`, when given, is a socket
+    without websocket extensions, to which the shared frame is written directly."""
 
-    def __init__(self, site_code: str, send, writable=lambda: True):
+    def __init__(self, site_code: str, send, writable=lambda: True, raw_socket=None):
         self.site_code = site_code
         self._send = send
         self._writable = writable
+        self.raw_socket = raw_socket
         self.lock = threading.Lock()
         self.live = False  # after the snapshot went out: events go straight to the socket
         self.pending: list[str] = []
@@ -56,7 +74,7 @@ class Subscription:
         self.wake = threading.Event()  # the handler thread has something to do
         self.last_sent = time.monotonic()
 
-    def deliver(self, message: str) -> None:
+    def deliver(self, message: str, frame: bytes | None = None) -> None:
         """Called by the fan-out thread for each event of this hall."""
         with self.lock:
             if self.closed:
@@ -68,14 +86,30 @@ class Subscription:
                     self._fall_behind()
                 return
             try:
-                if not self._writable():
+                if self.raw_socket is not None and frame is not None:
+                    self._write_frame(frame)
+                elif not self._writable():
                     self._fall_behind()
                     return
-                self._send(message)
+                else:
+                    self._send(message)
                 self.last_sent = time.monotonic()
             except Exception:  # the board went away; its handler cleans up
                 self.closed = True
                 self.wake.set()
+
+    def _write_frame(self, frame: bytes) -> None:
+        """One non-blocking write. A full buffer means a board that stopped reading:
+        it gets a snapshot later. Half a frame written cannot be taken back, so that
+        socket is shut and the board reconnects (and gets a snapshot)."""
+        try:
+            sent = self.raw_socket.send(frame, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            self._fall_behind()
+            return
+        if sent != len(frame):
+            self.raw_socket.shutdown(socket.SHUT_RDWR)
+            raise ConnectionError("partial frame")
 
     def _fall_behind(self):
         self.live = False
@@ -134,8 +168,9 @@ class Hub:
         self._fanout: threading.Thread | None = None
         self._pid = None
 
-    def subscribe(self, site_code: str, send, writable=lambda: True) -> Subscription:
-        sub = Subscription(site_code, send, writable)
+    def subscribe(self, site_code: str, send, writable=lambda: True,
+                  raw_socket=None) -> Subscription:
+        sub = Subscription(site_code, send, writable, raw_socket)
         with self._lock:
             if self.capacity is not None and self._count() >= self.capacity:
                 raise HubFull()
@@ -185,9 +220,10 @@ class Hub:
     def _run_fanout(self) -> None:
         while True:
             targets, message = self._outbox.get()
+            frame = text_frame(message)
             for sub in targets:
                 try:
-                    sub.deliver(message)
+                    sub.deliver(message, frame)
                 except Exception:  # pragma: no cover - deliver() handles socket errors
                     log.exception("board fan-out failed for one board")
             self._outbox.task_done()

@@ -184,7 +184,8 @@ def board_socket(ws, site_code):
     ext = _ext()
     ext.transport.start()
     try:
-        sub = ext.hub.subscribe(site_code, ws.send, lambda: socket_writable(ws.sock))
+        sub = ext.hub.subscribe(site_code, ws.send, lambda: socket_writable(ws.sock),
+                                raw_socket=_plain_socket(ws))
     except HubFull:
         ws.close(1013, "server penuh")
         return
@@ -215,6 +216,17 @@ def board_socket(ws, site_code):
         ext.hub.unsubscribe(sub)
         if not database.is_closed():
             database.close()
+
+
+def _plain_socket(ws):
+    """The socket, when the connection uses no websocket extension (compression):
+    then the hub writes one shared frame to it. Browsers usually negotiate
+    permessage-deflate, and get their frames from wsproto instead."""
+    try:
+        extensions = ws.ws.connection._proto.extensions
+    except AttributeError:
+        return None
+    return ws.sock if not extensions else None
 
 
 def _asks_resync(raw) -> bool:

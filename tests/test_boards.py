@@ -398,3 +398,38 @@ def test_set_running_text_domain(db):
     with pytest.raises(Invalid):
         set_running_text(site(), "x" * 501, MONDAY_9)
     assert set_running_text(site(), "", MONDAY_9).running_text == ""
+
+
+def test_shared_frames_are_valid_websocket_frames():
+    from wsproto.frame_protocol import FrameProtocol
+    from boards.hub import text_frame
+    for text in ("", "x" * 125, "é" * 100, "y" * 70000):
+        reader = FrameProtocol(client=True, extensions=[])
+        reader.receive_bytes(text_frame(text))
+        frames = list(reader.received_frames())
+        assert len(frames) == 1 and frames[0].payload == text and frames[0].frame_finished
+
+
+def test_raw_socket_delivery_and_a_board_that_stopped_reading():
+    import socket as socketlib
+    from boards.hub import text_frame
+    hub = Hub()
+    ours, theirs = socketlib.socketpair()
+    try:
+        sent = []
+        sub = hub.subscribe("tabang", sent.append, raw_socket=ours)
+        sub.send_snapshot(lambda: json.dumps({"type": "snapshot", "seq": 0}))
+        hub.dispatch("tabang", {"type": "call", "number": "A001"})
+        hub.flush()
+        data = theirs.recv(4096)
+        assert data == text_frame('{"type":"call","number":"A001","seq":1}')
+        ours.setsockopt(socketlib.SOL_SOCKET, socketlib.SO_SNDBUF, 4096)
+        big = {"type": "running_text", "text": "z" * 600}
+        for _ in range(2000):  # nobody reads `theirs`: the buffer fills
+            hub.dispatch("tabang", big)
+            if sub.needs_snapshot or sub.closed:
+                break
+        hub.flush()
+        assert sub.needs_snapshot or sub.closed  # never blocked the fan-out
+    finally:
+        ours.close(), theirs.close()

@@ -200,6 +200,22 @@ def test_refusals_from_a_real_server(tmp_path):
             b.close()
 
 
+@pytest.mark.slow
+def test_a_silent_board_is_dropped_by_the_ping(tmp_path):
+    """A board that stops answering pings (a TV switched off at the wall) is closed by
+    the server and leaves nothing behind."""
+    with Server(tmp_path / "srv", workers=1, threads=12,
+                env={"BOARD_PING_SECONDS": "1"}) as server:
+        silent = Board(server, "tabang")  # websocket-client only pongs while reading
+        live = Board(server, "tabang")
+        assert connected(server, "tabang")["connected_here"] == 2
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:  # the live board keeps reading (and ponging)
+            live.recv(0.2)
+        assert wait_until(lambda: connected(server, "tabang")["connected_here"] == 1)
+        silent.close(), live.close()
+
+
 @pytest.fixture
 def postgres_db():
     name = f"mpp_boards_{uuid.uuid4().hex[:8]}"

@@ -13,7 +13,7 @@ SETTINGS = {
     "DATA_DIR": ("./instance", "where the SQLite database, keys and uploads live"),
     "DATABASE_URL": ("", "peewee db URL; empty means sqlite:///DATA_DIR/mpp.sqlite3"),
     "REDIS_URL": ("", "Redis for fanning board events out across workers"),
-    "REDIS_PREFIX": ("mpp:", "prefix of this installation's Redis keys and channels"),
+    "BOARD_CHANNEL_PREFIX": ("mpp:", "prefix of the Redis pub/sub channels of board events"),
     "MPP_ROLE": ("all-in-one", "all-in-one | site | central"),
     "MPP_SITES": ("all", "comma-separated site codes this node serves, or all"),
     "CENTRAL_URL": ("", "base URL of the central node (site role)"),

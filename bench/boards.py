@@ -194,7 +194,7 @@ def main():
     if args.redis:
         run("Redis pub/sub", workers=2, threads=160,
             env={"REDIS_URL": "redis://127.0.0.1:6379/0",
-                 "REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:8]}:"})
+                 "BOARD_CHANNEL_PREFIX": f"bench-{uuid.uuid4().hex[:8]}:"})
 
 
 if __name__ == "__main__":

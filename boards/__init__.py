@@ -62,7 +62,7 @@ def init_app(app) -> None:
     hub = Hub(capacity=board_capacity(settings))
     if settings.get("REDIS_URL"):
         transport = RedisTransport(hub, settings["REDIS_URL"],
-                                   prefix=settings.get("REDIS_PREFIX") or "mpp:")
+                                   prefix=settings.get("BOARD_CHANNEL_PREFIX") or "mpp:")
     else:
         transport = InProcessTransport(hub)
     events.install(Publisher(transport))

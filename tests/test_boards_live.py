@@ -229,7 +229,7 @@ def postgres_db():
 @pytest.mark.postgres
 def test_three_workers_with_redis(tmp_path, postgres_db):
     prefix = f"test-boards-{uuid.uuid4().hex[:8]}:"
-    env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "REDIS_PREFIX": prefix,
+    env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "BOARD_CHANNEL_PREFIX": prefix,
            "DATABASE_URL": postgres_db}
     with Server(tmp_path / "srv", workers=3, threads=32, env=env) as server:
         assert "BOARDS WILL MISS CALLS" not in server.log()

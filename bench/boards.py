@@ -76,9 +76,11 @@ def connect_boards(server, n):
     url = server.url.replace("http://", "ws://") + "/ws/boards/tabang"
     boards = []
     while len(boards) < n:
+        ws = websocket.WebSocket()
         try:
-            ws = websocket.create_connection(url, timeout=10)
+            ws.connect(url, timeout=10)
         except websocket.WebSocketBadStatusException as exc:
+            ws.shutdown()
             if exc.status_code == 503:  # a full worker: try again, like board.js
                 time.sleep(0.02)
                 continue

@@ -13,14 +13,17 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger("mpp.boards.audio")
 
 VOICE = "id"
 SPEED = "140"  # words per minute: slower than espeak's 175, for a hall's echo
+KEEP_DAYS = 30  # numbers repeat every day, so the cache is reused; unused files go
 _renders = threading.BoundedSemaphore(2)  # espeak processes per worker, at most
 _cache_dir: Path | None = None
+_last_prune = 0.0
 
 
 def configure(data_dir: Path) -> None:
@@ -48,7 +51,9 @@ def render(text: str) -> Path | None:
     is missing or fails (the board then falls back to the browser's voice)."""
     path = cache_path(text)
     if path.exists():
+        _touch(path)
         return path
+    _prune()
     binary = shutil.which("espeak-ng")
     if binary is None:
         return None
@@ -76,3 +81,25 @@ def prepare_async(text: str) -> None:
     if _cache_dir is None or not available() or cache_path(text).exists():
         return
     threading.Thread(target=render, args=(text,), name="speech-render", daemon=True).start()
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:  # pragma: no cover
+        pass
+
+
+def _prune() -> None:
+    """At most hourly: remove WAVs not used for KEEP_DAYS."""
+    global _last_prune
+    now = time.time()
+    if _cache_dir is None or now - _last_prune < 3600 or not _cache_dir.exists():
+        return
+    _last_prune = now
+    for entry in _cache_dir.glob("*.wav"):
+        try:
+            if now - entry.stat().st_mtime > KEEP_DAYS * 86400:
+                entry.unlink()
+        except OSError:
+            pass

@@ -277,8 +277,10 @@ class RedisTransport:
         self.hub = hub
         self.url = url
         self.channel_prefix = f"{prefix}board:"
-        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5,
+        # Short timeouts: a publish happens inside an operator's request.
+        self.client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=0.5,
                                            health_check_interval=30)
+        self._down_until = 0.0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = None
@@ -286,8 +288,18 @@ class RedisTransport:
         self.ready = threading.Event()
 
     def send(self, site_code: str, event: dict) -> None:
-        self.client.publish(self.channel_prefix + site_code,
-                            json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+        """Publish; while Redis is down, skip for a few seconds rather than make every
+        call wait for a timeout (boards resync when the listener reconnects)."""
+        if time.monotonic() < self._down_until:
+            log.warning("board event %s for %s dropped: Redis is down", event.get("type"),
+                        site_code)
+            return
+        try:
+            self.client.publish(self.channel_prefix + site_code,
+                                json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+        except Exception:
+            self._down_until = time.monotonic() + 5
+            raise
 
     def start(self) -> None:
         with self._lock:

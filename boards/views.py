@@ -20,11 +20,12 @@ from flask import (Blueprint, current_app, g, jsonify, render_template, request,
 from flask_login import current_user, login_required
 from flask_sock import ConnectionClosed, Sock
 
+from app.clock import local_day
 from app.db import database
 from app.domain import queueing
 from app.errors import DomainError, Forbidden, NotFound
 from app.http import field, json_body, now
-from app.models import Counter, Service, SiteService
+from app.models import Counter, Ticket
 from app.views import openapi
 from app.views.api import token_required
 from app.web import csrf
@@ -38,6 +39,7 @@ bp = Blueprint("boards", __name__)
 sock = Sock()
 
 HEARTBEAT_SECONDS = 15  # an application message on idle sockets: boards notice a dead link
+MAX_MESSAGES_PER_WAKE = 20
 WAKE_SECONDS = 1.0  # how often an idle handler checks its socket and the board's requests
 CODE = re.compile(r"^[A-Za-z0-9-]{1,40}$")
 AUDIO_SPEC = re.compile(r"^([A-Z]{1,2}\d{3,4})-(\d{1,3})$")
@@ -91,11 +93,11 @@ def call_audio(site_code, spec):
     if not match:
         raise NotFound("Suara panggilan tidak dikenal.", code="unknown_audio")
     number, counter_number = match.group(1), int(match.group(2))
-    prefix = number.rstrip("0123456789")
+    # Only numbers given out at this hall today: the cache cannot be filled by guessing.
     known = (Counter.select().where((Counter.site == site)
                                     & (Counter.number == counter_number)).exists()
-             and Service.select().join(SiteService, on=(SiteService.service == Service.id))
-             .where((SiteService.site == site) & (Service.prefix == prefix)).exists())
+             and Ticket.select().where((Ticket.site == site) & (Ticket.day == local_day(now()))
+                                       & (Ticket.number == number)).exists())
     if not known:
         raise NotFound("Suara panggilan tidak dikenal.", code="unknown_audio")
     text = speech.call_text(number, counter_number, site.reading_style)
@@ -201,8 +203,7 @@ def board_socket(ws, site_code):
         while ws.connected and not sub.closed:
             sub.wake.wait(WAKE_SECONDS)
             sub.wake.clear()
-            request_from_board = ws.receive(timeout=0)
-            if sub.needs_snapshot or (request_from_board and _asks_resync(request_from_board)):
+            if sub.needs_snapshot or _board_asks_resync(ws):
                 if socket_writable(ws.sock):
                     sub.send_snapshot(snapshot)
                 else:
@@ -229,11 +230,20 @@ def _plain_socket(ws):
     return ws.sock if not extensions else None
 
 
-def _asks_resync(raw) -> bool:
-    try:
-        return json.loads(raw).get("type") == "resync"
-    except (ValueError, AttributeError):
-        return False
+def _board_asks_resync(ws) -> bool:
+    """Read what the board sent since the last wake (a board only ever asks for a
+    resync); a client that floods the socket is cut off."""
+    asked = False
+    for _ in range(MAX_MESSAGES_PER_WAKE):
+        raw = ws.receive(timeout=0)
+        if raw is None:
+            return asked
+        try:
+            asked = asked or json.loads(raw).get("type") == "resync"
+        except (ValueError, AttributeError):
+            pass
+    ws.close(1008, "terlalu banyak pesan")
+    raise ConnectionClosed()
 
 
 def _snapshot_text(ext, site_code) -> str:

@@ -27,10 +27,12 @@ class Board:
     def __init__(self, server, site):
         self.site = site
         for attempt in range(50):
+            self.ws = websocket.WebSocket()
             try:
-                self.ws = websocket.create_connection(ws_url(server, site), timeout=10)
+                self.ws.connect(ws_url(server, site), timeout=10)
                 break
             except websocket.WebSocketBadStatusException as exc:
+                self.ws.shutdown()
                 # A full worker refuses with 503; board.js retries the same way and
                 # the next attempt usually lands on another worker.
                 if exc.status_code != 503 or attempt == 49:
@@ -42,9 +44,12 @@ class Board:
     def recv(self, timeout):
         self.ws.settimeout(timeout)
         try:
-            return json.loads(self.ws.recv())
+            data = self.ws.recv()
         except websocket.WebSocketTimeoutException:
             return None
+        if data == "":  # a close frame
+            raise websocket.WebSocketConnectionClosedException("closed by the server")
+        return json.loads(data)
 
     def expect(self, kind, timeout=10, number=None):
         deadline = time.monotonic() + timeout
@@ -65,8 +70,10 @@ class Board:
     def close(self):
         try:
             self.ws.close()
-        except Exception:
-            pass
+        except (websocket.WebSocketException, OSError):
+            pass  # the server closed it already
+        finally:
+            self.ws.shutdown()  # close() skips the socket when already disconnected
 
 
 class Operator:
@@ -90,6 +97,18 @@ class Operator:
         r = requests.post(f"{self.server.url}/api/v1/tickets/{ticket_id}/finish",
                           json={"outcome": "completed"}, headers=self.headers, timeout=10)
         assert r.status_code == 200, r.text
+
+
+def refusal(url, **options) -> int:
+    """The status of a refused handshake (the socket closed, not left to the GC)."""
+    ws = websocket.WebSocket()
+    try:
+        ws.connect(url, timeout=10, **options)
+    except websocket.WebSocketBadStatusException as exc:
+        return exc.status_code
+    finally:
+        ws.shutdown()
+    raise AssertionError("the handshake was accepted")
 
 
 def connected(server, site):
@@ -161,6 +180,15 @@ def test_single_worker_in_process(tmp_path):
         board.expect("snapshot")
         board.close()
 
+        # A client that floods the socket is cut off.
+        flood = Board(server, "tabang")
+        for _ in range(200):
+            flood.ws.send("x")
+        with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
+            for _ in range(20):
+                flood.recv(0.5)
+        flood.close()
+
         # Boards that reconnect many times, some dropping without a close frame,
         # leave nothing behind.
         for i in range(25):
@@ -179,18 +207,12 @@ def test_single_worker_in_process(tmp_path):
 def test_refusals_from_a_real_server(tmp_path):
     with Server(tmp_path / "srv", workers=1, threads=4,
                 env={"BOARD_RESERVED_THREADS": "2"}) as server:
-        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-            websocket.create_connection(ws_url(server, "tabang"), origin="http://evil.example")
-        assert refused.value.status_code == 403
-        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-            websocket.create_connection(ws_url(server, "atlantis"))
-        assert refused.value.status_code == 404
+        assert refusal(ws_url(server, "tabang"), origin="http://evil.example") == 403
+        assert refusal(ws_url(server, "atlantis")) == 404
         # 4 threads, 2 kept for kiosks and consoles: the third board is refused ...
         boards = [Board(server, "tabang"), Board(server, "tabang")]
         assert connected(server, "tabang")["connected_here"] == 2
-        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-            websocket.create_connection(ws_url(server, "tabang"))
-        assert refused.value.status_code == 503
+        assert refusal(ws_url(server, "tabang")) == 503
         # ... and the kiosk still answers while the boards hold their threads.
         r = requests.post(f"{server.url}/api/v1/sites/tabang/tickets",
                           json={"service": "ADM-KTP"}, timeout=5)

@@ -153,21 +153,34 @@ def filter_state(state: dict, counters: list[str], services: list[str]) -> dict:
     return state
 
 
-def set_running_text(site: Site, text: str, now: dt.datetime,
-                     username: str | None = None) -> Site:
-    """The supervisor's running text: stored on the hall, pushed to its boards."""
+def update_board(site: Site, now: dt.datetime, username: str | None = None,
+                 running_text: str | None = None, reading_style: str | None = None) -> Site:
+    """The supervisor's settings of a hall's boards: the running text (pushed to the
+    boards at once) and how ticket numbers are read aloud. None leaves a value as is."""
     from app import events
     from app.db import write_transaction
     from app.errors import Invalid
 
-    text = " ".join((text or "").split())
-    if len(text) > 500:
-        raise Invalid("Teks berjalan paling banyak 500 karakter.", code="invalid_field",
-                      field="text")
+    changes = {}
+    if running_text is not None:
+        running_text = " ".join(running_text.split())
+        if len(running_text) > 500:
+            raise Invalid("Teks berjalan paling banyak 500 karakter.", code="invalid_field",
+                          field="text")
+        changes["running_text"] = running_text
+    if reading_style is not None:
+        if reading_style not in speech.READING_STYLES:
+            raise Invalid("Cara membaca nomor tidak dikenal.", code="invalid_field",
+                          field="reading_style", allowed=sorted(speech.READING_STYLES))
+        changes["reading_style"] = reading_style
+    if not changes:
+        return site
     with write_transaction():
-        Site.update(running_text=text).where(Site.id == site.id).execute()
-        events.publish_after_commit(site.code, {"type": "running_text", "text": text,
-                                                "at": iso(now), "by": username})
-    site.running_text = text
+        Site.update(**changes).where(Site.id == site.id).execute()
+        if "running_text" in changes:
+            events.publish_after_commit(site.code, {
+                "type": "running_text", "text": changes["running_text"], "at": iso(now),
+                "by": username})
+    for name, value in changes.items():
+        setattr(site, name, value)
     return site
-

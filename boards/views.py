@@ -32,7 +32,7 @@ from app.web import csrf
 
 from . import audio, speech
 from .hub import HubFull, socket_writable
-from .state import board_state, filter_state, set_running_text
+from .state import board_state, filter_state, update_board
 
 log = logging.getLogger("mpp.boards")
 bp = Blueprint("boards", __name__)
@@ -46,7 +46,7 @@ AUDIO_SPEC = re.compile(r"^([A-Z]{1,2}\d{3,4})-(\d{1,3})$")
 
 openapi.add_operations([
     ("post", "/api/v1/sites/{site}/running-text", "Set the running text of a hall's boards",
-     "supervisor", {"text": "string"},
+     "supervisor", {"text": "string", "reading_style": "whole|digits?"},
      {"200": "running_text", "403": "not a supervisor of that hall", "422": "too long"}),
 ])
 
@@ -119,11 +119,14 @@ def running_text(site_code):
     _require_supervisor(user, site)
     saved = False
     if request.method == "POST":
-        site = set_running_text(site, request.form.get("text", ""), now(), user.username)
+        site = update_board(site, now(), user.username,
+                            running_text=request.form.get("text", ""),
+                            reading_style=request.form.get("reading_style") or None)
         saved = True
     template = ("boards/_running_text_form.html" if request.headers.get("HX-Request")
                 else "boards/running_text.html")
-    return render_template(template, site=site, saved=saved)
+    return render_template(template, site=site, saved=saved,
+                           reading_styles=speech.READING_STYLES)
 
 
 @bp.post("/api/v1/sites/<site_code>/running-text")
@@ -132,9 +135,13 @@ def running_text(site_code):
 def api_running_text(site_code):
     site = queueing.get_site(site_code)
     _require_supervisor(g.api_user, site)
-    text = field(json_body(), "text", required=True, max_length=2000)
-    site = set_running_text(site, text, now(), g.api_user.username)
-    return jsonify(site=site.code, running_text=site.running_text)
+    body = json_body()
+    text = field(body, "text", required=True, max_length=2000)
+    style = field(body, "reading_style", required=False, max_length=10)
+    site = update_board(site, now(), g.api_user.username, running_text=text,
+                        reading_style=style)
+    return jsonify(site=site.code, running_text=site.running_text,
+                   reading_style=site.reading_style)
 
 
 def _require_supervisor(user, site):

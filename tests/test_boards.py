@@ -11,7 +11,7 @@ from app.domain import queueing
 from app.models import Counter, Site
 from boards import board_capacity, transport_warning
 from boards.hub import Hub
-from boards.state import board_state, enrich, filter_state, set_running_text
+from boards.state import board_state, enrich, filter_state, update_board
 
 from .conftest import MONDAY_9
 
@@ -369,8 +369,10 @@ def test_running_text_via_api(api, app, db, hall_hub):
     assert r.status_code == 200 and r.json["running_text"] == "Loket 3 tutup pukul 11.00"
     assert messages(hall_hub)[-1]["text"] == "Loket 3 tutup pukul 11.00"
     assert site().running_text == "Loket 3 tutup pukul 11.00"
+    assert api.post(url, json={"text": "x", "reading_style": "roman"}).status_code == 422
     api.login("admin")
-    assert api.post(url, json={"text": "Admin"}).status_code == 200
+    r = api.post(url, json={"text": "Admin", "reading_style": "digits"})
+    assert r.status_code == 200 and r.json["reading_style"] == "digits"
     assert "/api/v1/sites/{site}/running-text" in api.get("/api/v1/openapi.json").json["paths"]
 
 
@@ -389,18 +391,26 @@ def test_running_text_form(app, db):
     _login(client, "supervisor.tabang")
     page = client.get("/boards/tabang/teks")
     assert page.status_code == 200 and "Teks berjalan" in page.get_data(as_text=True)
-    r = client.post("/boards/tabang/teks", data={"text": "Istirahat 12.00-13.00"},
+    r = client.post("/boards/tabang/teks", data={"text": "Istirahat 12.00-13.00",
+                                                 "reading_style": "digits"},
                     headers={"HX-Request": "true"})
     assert r.status_code == 200 and "Tersimpan" in r.get_data(as_text=True)
     assert site().running_text == "Istirahat 12.00-13.00"
+    assert site().reading_style == "digits"
+    r = client.post("/boards/tabang/teks", data={"text": "x", "reading_style": "roman"})
+    assert r.status_code == 422 and site().running_text == "Istirahat 12.00-13.00"
     assert client.get("/boards/anggana/teks").status_code == 403
 
 
-def test_set_running_text_domain(db):
+def test_update_board_domain(db):
     from app.errors import Invalid
     with pytest.raises(Invalid):
-        set_running_text(site(), "x" * 501, MONDAY_9)
-    assert set_running_text(site(), "", MONDAY_9).running_text == ""
+        update_board(site(), MONDAY_9, running_text="x" * 501)
+    with pytest.raises(Invalid):
+        update_board(site(), MONDAY_9, reading_style="roman")
+    assert update_board(site(), MONDAY_9, running_text="").running_text == ""
+    update_board(site(), MONDAY_9, reading_style="digits")
+    assert site().reading_style == "digits" and site().running_text == ""
 
 
 def test_shared_frames_are_valid_websocket_frames():

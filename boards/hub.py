@@ -73,15 +73,16 @@ class Subscription:
         self.closed = False
         self.wake = threading.Event()  # the handler thread has something to do
         self.last_sent = time.monotonic()
+        self.last_seq = 0  # the newest event this board has been sent (or its snapshot)
 
-    def deliver(self, message: str, frame: bytes | None = None) -> None:
+    def deliver(self, message: str, frame: bytes | None = None, seq: int = 0) -> None:
         """Called by the fan-out thread for each event of this hall."""
         with self.lock:
             if self.closed:
                 return
             if not self.live:
                 if len(self.pending) < PENDING_MAX:
-                    self.pending.append(message)
+                    self.pending.append((seq, message))
                 else:
                     self._fall_behind()
                 return
@@ -94,6 +95,7 @@ class Subscription:
                 else:
                     self._send(message)
                 self.last_sent = time.monotonic()
+                self.last_seq = max(self.last_seq, seq)
             except Exception:  # the board went away; its handler cleans up
                 self.closed = True
                 self.wake.set()
@@ -123,19 +125,21 @@ class Subscription:
         self.wake.set()
 
     def send_snapshot(self, build) -> None:
-        """Called by the socket's own handler thread. `build()` returns the snapshot
-        JSON (it reads the hall's sequence number first, then the state). Events that
-        arrive meanwhile are buffered and follow the snapshot; the board ignores those
-        the snapshot already covers."""
+        """Called by the socket's own handler thread. `build()` returns the hall's
+        sequence number and the snapshot JSON (it reads the number first, then the
+        state). Events that arrive meanwhile are buffered and follow the snapshot; the
+        board ignores those the snapshot already covers."""
         with self.lock:
             self.live = False
             self.pending.clear()
             self.needs_snapshot = False
-        text = build()
+        snapshot_seq, text = build()
         with self.lock:
             self._send(text)
-            for message in self.pending:
+            self.last_seq = snapshot_seq
+            for seq, message in self.pending:
                 self._send(message)
+                self.last_seq = max(self.last_seq, seq)
             self.pending.clear()
             self.live = True
             self.last_sent = time.monotonic()
@@ -200,7 +204,7 @@ class Hub:
             message = json.dumps({**event, "seq": seq}, ensure_ascii=False,
                                  separators=(",", ":"))
             self._ensure_fanout()
-            self._outbox.put((targets, message))
+            self._outbox.put((targets, message, seq))
         return seq
 
     def flush(self) -> None:
@@ -219,11 +223,11 @@ class Hub:
 
     def _run_fanout(self) -> None:
         while True:
-            targets, message = self._outbox.get()
+            targets, message, seq = self._outbox.get()
             frame = text_frame(message)
             for sub in targets:
                 try:
-                    sub.deliver(message, frame)
+                    sub.deliver(message, frame, seq)
                 except Exception:  # pragma: no cover - deliver() handles socket errors
                     log.exception("board fan-out failed for one board")
             self._outbox.task_done()

@@ -216,8 +216,9 @@ def board_socket(ws, site_code):
                 else:
                     sub.request_snapshot()  # still not reading: try again on the next wake
             elif time.monotonic() - sub.last_sent >= HEARTBEAT_SECONDS:
+                # The newest number this board was sent: a lost last event shows here.
                 sub.send_now(json.dumps({"type": "heartbeat", "at": now().isoformat(),
-                                         "seq": ext.hub.current_seq(site_code)}))
+                                         "seq": sub.last_seq}))
     except (ConnectionClosed, OSError):
         pass
     finally:
@@ -253,12 +254,12 @@ def _board_asks_resync(ws) -> bool:
     raise ConnectionClosed()
 
 
-def _snapshot_text(ext, site_code) -> str:
+def _snapshot_text(ext, site_code) -> tuple[int, str]:
     """The hall's state, current to at least the sequence number it carries: the
     number is read first, then the state, and events are dispatched after commit."""
     seq = ext.hub.current_seq(site_code)
     with database.connection_context():
         site = queueing.get_site(site_code)
         state = board_state(site, now())
-    return json.dumps({"type": "snapshot", "seq": seq, "worker": os.getpid(), **state},
-                      ensure_ascii=False, separators=(",", ":"))
+    return seq, json.dumps({"type": "snapshot", "seq": seq, "worker": os.getpid(), **state},
+                           ensure_ascii=False, separators=(",", ":"))

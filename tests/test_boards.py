@@ -50,7 +50,7 @@ class Board:
 
     def connect(self, seq=0):
         """Send the snapshot (as the websocket handler does): live from then on."""
-        self.sub.send_snapshot(lambda: json.dumps({"type": "snapshot", "seq": seq}))
+        self.sub.send_snapshot(lambda: (seq, json.dumps({"type": "snapshot", "seq": seq})))
 
     def take(self):
         self.hub.flush()
@@ -161,9 +161,10 @@ def test_events_while_the_snapshot_is_built_follow_it():
         hub.dispatch("tabang", {"type": "call", "number": "A001"})  # meanwhile
         hub.flush()
         assert board.sent == []  # not live yet: buffered
-        return json.dumps({"type": "snapshot", "seq": seq})
+        return seq, json.dumps({"type": "snapshot", "seq": seq})
     board.sub.send_snapshot(build)
     assert [(m["type"], m["seq"]) for m in board.sent] == [("snapshot", 0), ("call", 1)]
+    assert board.sub.last_seq == 1
 
 
 def test_a_board_that_stops_reading_is_not_waited_for():
@@ -431,7 +432,7 @@ def test_raw_socket_delivery_and_a_board_that_stopped_reading():
     try:
         sent = []
         sub = hub.subscribe("tabang", sent.append, raw_socket=ours)
-        sub.send_snapshot(lambda: json.dumps({"type": "snapshot", "seq": 0}))
+        sub.send_snapshot(lambda: (0, json.dumps({"type": "snapshot", "seq": 0})))
         hub.dispatch("tabang", {"type": "call", "number": "A001"})
         hub.flush()
         data = theirs.recv(4096)

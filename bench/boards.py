@@ -8,7 +8,7 @@ Boards are websocket-client connections read by ONE selector thread, so the figu
 measure the server's delivery, not 200 client threads fighting over the GIL. An event
 is published after commit, before the HTTP response leaves, so a board often has the
 call before the operator has the response: such a latency counts as 0 ms; the figure
-from the moment the request was sent is printed next to it. Bounded: ~1 minute a run.
+from the moment the request was sent is printed next to it. Bounded: about half a minute per transport.
 """
 import argparse
 import json
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.servers import Server  # noqa: E402
 
-CALLS = 30
+CALLS = 20
 SCENARIOS = (1, 50, 200)
 
 

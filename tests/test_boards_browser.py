@@ -51,6 +51,8 @@ def test_console_call_reaches_the_board_and_is_announced_in_order(tmp_path):
         with sync_playwright() as p:
             browser = launch(p)
             board = browser.new_page(viewport={"width": 1920, "height": 1080})
+            console = []
+            board.on("console", lambda m: console.append(m.text))
             wav_responses = []
             board.on("response", lambda r: wav_responses.append(r.status)
                      if r.url.endswith(".wav") else None)
@@ -85,7 +87,6 @@ def test_console_call_reaches_the_board_and_is_announced_in_order(tmp_path):
 
             wait_js(board, "window.mppBoard.announcer.played.length === 2", timeout=60)
             played = board.evaluate("window.mppBoard.announcer.played")
-            print([(i["number"], i["how"], i["endedAt"] - i["startedAt"]) for i in played])
             assert [item["number"] for item in played] == ["A001", "B001"]
             assert played[0]["endedAt"] <= played[1]["startedAt"]  # no cutting off
             assert played[0]["speech"] == "Nomor antrian A satu, silakan menuju loket satu"
@@ -94,6 +95,8 @@ def test_console_call_reaches_the_board_and_is_announced_in_order(tmp_path):
             wait_js(board,
                 "document.querySelector('.latest-number').dataset.number === 'B001'")
             assert "A001" in board.inner_text("#recent")
+
+            assert not [m for m in console if "Content Security Policy" in m], console
 
             # The hall's server goes away: the board says so, and since when.
             server.stop()

@@ -64,6 +64,12 @@ def test_console_call_reaches_the_board_and_is_announced_in_order(tmp_path):
             assert board.is_hidden("#enable-sound")
             assert board.get_attribute("#board", "data-sound-mode") == "server"
 
+            # A second board limited to counter L2 (sound left off: calls still queue).
+            only_l2 = browser.new_page(viewport={"width": 1920, "height": 1080})
+            only_l2.goto(f"{server.url}/boards/tabang?counters=L2")
+            only_l2.wait_for_selector("#board[data-connected='yes']", timeout=10000)
+            assert only_l2.locator("#counters [data-counter]").count() == 1
+
             operator = browser.new_context().new_page()
             operator.goto(f"{server.url}/loket/masuk")
             operator.fill("input[name=username]", "operator.tabang")
@@ -97,6 +103,10 @@ def test_console_call_reaches_the_board_and_is_announced_in_order(tmp_path):
             assert "A001" in board.inner_text("#recent")
 
             assert not [m for m in console if "Content Security Policy" in m], console
+            wait_js(only_l2, "window.mppBoard.announcer.played.length === 1", timeout=20)
+            assert [i["number"] for i in only_l2.evaluate("window.mppBoard.announcer.played")] \
+                == ["B001"]
+            assert only_l2.inner_text("#latest .latest-number") == "B001"
 
             # The hall's server goes away: the board says so, and since when.
             server.stop()

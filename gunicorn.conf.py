@@ -25,3 +25,9 @@ def when_ready(server):
     message = transport_warning(_env)
     if message:
         server.log.warning(message)
+
+
+def post_worker_init(worker):
+    """Board websockets close ("going away") when this worker is asked to stop."""
+    from boards import attach_worker
+    attach_worker(worker)

@@ -35,6 +35,21 @@ class Boards:
         self.transport = transport
 
 
+_worker = None
+
+
+def attach_worker(worker) -> None:
+    """gunicorn's post_worker_init: lets board sockets notice a graceful stop."""
+    global _worker
+    _worker = worker
+
+
+def shutting_down() -> bool:
+    """True once gunicorn asked this worker to stop: boards are told to go and
+    reconnect (to the next worker) instead of holding the shutdown for its timeout."""
+    return _worker is not None and not getattr(_worker, "alive", True)
+
+
 def transport_warning(settings: dict) -> str | None:
     """The loud start-up message when workers cannot share board events."""
     try:

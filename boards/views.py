@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import socket
 import time
 from urllib.parse import urlparse
 
@@ -30,7 +31,7 @@ from app.views import openapi
 from app.views.api import token_required
 from app.web import csrf
 
-from . import audio, speech
+from . import audio, shutting_down, speech
 from .hub import HubFull, socket_writable
 from .state import board_state, filter_state, update_board
 
@@ -208,6 +209,13 @@ def board_socket(ws, site_code):
         # Events are written by the hub's fan-out thread; this thread only answers the
         # board's requests, sends heartbeats and snapshots, and notices the end.
         while ws.connected and not sub.closed:
+            if shutting_down():
+                ws.close(1001, "server dimulai ulang")  # going away: the board reconnects
+                try:  # and don't wait for its answer: the worker is stopping
+                    ws.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                break
             sub.wake.wait(WAKE_SECONDS)
             sub.wake.clear()
             if sub.needs_snapshot or _board_asks_resync(ws):

@@ -457,3 +457,12 @@ def test_redis_down_fails_fast_then_skips():
     with pytest.raises(redis.ConnectionError):
         transport.send("tabang", {"type": "call"})
     transport.send("tabang", {"type": "call"})  # skipped for a few seconds: no wait
+
+
+def test_without_espeak_the_board_is_told_to_use_the_browser_voice(client, db, monkeypatch):
+    issue()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert board_state(site(), MONDAY_9)["voice"] == {"server": False}
+    r = client.get("/boards/tabang/suara/A001-2.wav")
+    assert r.status_code == 404
+    assert 'data-server-voice="no"' in client.get("/boards/tabang").get_data(as_text=True)

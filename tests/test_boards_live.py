@@ -7,6 +7,7 @@
 import json
 import socket
 import subprocess
+import threading
 import time
 import uuid
 
@@ -219,7 +220,19 @@ def test_refusals_from_a_real_server(tmp_path):
         assert r.status_code == 201
         for b in boards:
             assert b.expect("issued")["number"] == r.json()["number"]
-            b.close()
+        boards[1].close()
+
+        # A graceful stop (a deploy, a restart) tells boards to go away at once, so
+        # they reconnect to the next worker instead of holding the stop for its timeout.
+        started = time.monotonic()
+        stopping = threading.Thread(target=server.stop)
+        stopping.start()
+        with pytest.raises(websocket.WebSocketConnectionClosedException):
+            for _ in range(10):
+                boards[0].recv(0.5)
+        stopping.join()
+        assert time.monotonic() - started < 8  # graceful_timeout is 10 s
+        boards[0].close()
 
 
 @pytest.mark.slow

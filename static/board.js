@@ -332,7 +332,7 @@
   var AudioCtx = window.AudioContext || window.webkitAudioContext;
   var audioCtx = null;
   var soundEnabled = false;
-  var soundMode = "none";
+  var soundMode = "none";  // what the status line shows: the last way a call was heard
   function chooseMode() {
     if (!soundEnabled) { return "none"; }
     if (root.dataset.serverVoice === "yes") { return "server"; }
@@ -420,7 +420,7 @@
   function speak(item) {
     // The fallback chain, per call: server WAV, then the browser's voice, then nothing.
     var chain = Promise.reject(new Error("start"));
-    if (soundMode === "server") {
+    if (chooseMode() === "server") {  // the preferred way, tried again on every call
       chain = playServer(item).then(function () { return "server"; });
     }
     return chain.catch(function () {
@@ -456,7 +456,7 @@
         self.played.push(item);
         if (self.played.length > 50) { self.played.shift(); }
         self.playing = null;
-        if (how !== "silent" && how !== soundMode && soundMode !== "none") { setMode(how); }
+        if (how !== "silent" && how !== soundMode) { setMode(how); }
         self.render();
         if (!self.queue.length) { renderAll(); }
         self.pump();
@@ -466,7 +466,7 @@
         return;
       }
       chime().then(function () {
-        return soundMode === "chime" ? "chime" : speak(item);
+        return chooseMode() === "chime" ? "chime" : speak(item);
       }).then(function (how) {
         window.setTimeout(function () { done(how); }, 600);  // a breath between calls
       });

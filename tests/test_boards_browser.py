@@ -70,6 +70,15 @@ def test_console_call_reaches_the_board_and_is_announced_in_order(tmp_path):
             only_l2.wait_for_selector("#board[data-connected='yes']", timeout=10000)
             assert only_l2.locator("#counters [data-counter]").count() == 1
 
+            # A board whose server voice cannot be fetched (network trouble): it falls
+            # back to the browser's Indonesian voice, else to the chime, and says so.
+            fallback = browser.new_page(viewport={"width": 1920, "height": 1080})
+            fallback.route("**/*.wav", lambda route: route.abort())
+            fallback.goto(f"{server.url}/boards/tabang")
+            fallback.wait_for_selector("#board[data-connected='yes']", timeout=10000)
+            if fallback.is_visible("#enable-sound"):
+                fallback.click("#enable-sound")
+
             operator = browser.new_context().new_page()
             operator.goto(f"{server.url}/loket/masuk")
             operator.fill("input[name=username]", "operator.tabang")
@@ -107,6 +116,13 @@ def test_console_call_reaches_the_board_and_is_announced_in_order(tmp_path):
             assert [i["number"] for i in only_l2.evaluate("window.mppBoard.announcer.played")] \
                 == ["B001"]
             assert only_l2.inner_text("#latest .latest-number") == "B001"
+            wait_js(fallback, "window.mppBoard.announcer.played.length === 2", timeout=60)
+            used = {i["how"] for i in fallback.evaluate("window.mppBoard.announcer.played")}
+            assert used <= {"browser", "chime"} and used
+            mode = fallback.get_attribute("#board", "data-sound-mode")
+            assert mode in used
+            assert ("peramban" if mode == "browser" else "bel saja") in \
+                fallback.inner_text("#sound-mode")
 
             # The hall's server goes away: the board says so, and since when.
             server.stop()

@@ -319,13 +319,17 @@
       cls = "conn conn-connecting";
       label = ["Menyambungkan…", "Connecting"];
     }
+    // The whole board greys out with a large notice after 3 s down, so that nobody
+    // trusts a stale screen; a quick reconnect (a server restart) does not flash it.
+    var longDown = cls === "conn conn-down" && serverTime() - disconnectedSince > 3000;
+    root.classList.toggle("is-disconnected", longDown);
+    root.dataset.downLabel = longDown ? label[0] + " · " + label[1] : "";
     var key = cls + label[0];
     if (box.dataset.key === key) { return; }
     box.dataset.key = key;
     box.className = cls;
     box.textContent = label[0] + " ";
     box.append(en(label[1]));
-    root.classList.toggle("is-disconnected", cls === "conn conn-down");
   }
 
   // --- sound ---------------------------------------------------------------------------

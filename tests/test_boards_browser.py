@@ -129,6 +129,7 @@ def test_console_call_reaches_the_board_and_is_announced_in_order(tmp_path):
             board.wait_for_selector("#conn.conn-down", timeout=15000)
             assert "Terputus sejak" in board.inner_text("#conn")
             assert board.get_attribute("#board", "data-connected") == "no"
+            board.wait_for_selector("#board.is-disconnected", timeout=10000)
             board.screenshot(path=str(ARTIFACTS / "board-disconnected.png"))
             browser.close()
     finally:

@@ -58,6 +58,9 @@ def create_app(test_config: dict | None = None) -> Flask:
                       printers_views.bp, cases_api.bp, cases.bp):
         app.register_blueprint(blueprint)
 
+    import boards
+    boards.init_app(app)
+
     from . import cli
     cli.init_app(app)
 

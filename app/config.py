@@ -13,6 +13,7 @@ SETTINGS = {
     "DATA_DIR": ("./instance", "where the SQLite database, keys and uploads live"),
     "DATABASE_URL": ("", "peewee db URL; empty means sqlite:///DATA_DIR/mpp.sqlite3"),
     "REDIS_URL": ("", "Redis for fanning board events out across workers"),
+    "BOARD_CHANNEL_PREFIX": ("mpp:", "prefix of the Redis pub/sub channels of board events"),
     "MPP_ROLE": ("all-in-one", "all-in-one, site or central"),
     "MPP_SITES": ("all", "comma-separated site codes this node serves, or all"),
     "CENTRAL_URL": ("", "base URL of the central node (site role)"),
@@ -20,8 +21,13 @@ SETTINGS = {
     "SYNC_KEYS": ("", "at the centre: site:key,... accepted hall keys"),
     "SECRET_KEY": ("", "signs sessions; generated once into DATA_DIR when empty"),
     "DEMO_PASSWORD": ("demo", "password of the demo accounts"),
-    "WEB_CONCURRENCY": ("2", "gunicorn worker processes"),
-    "GUNICORN_THREADS": ("32", "threads per gunicorn worker (gthread)"),
+    "WEB_CONCURRENCY": ("1", "gunicorn worker processes (more than 1 needs REDIS_URL)"),
+    "GUNICORN_THREADS": ("32", "threads per gunicorn worker (gthread); each board holds one"),
+    "BOARD_RESERVED_THREADS": ("8", "threads per worker kept free of boards for kiosks, "
+                               "consoles and the API"),
+    "BOARD_PING_SECONDS": ("25", "websocket ping interval; a board missing a pong is dropped"),
+    "BOARD_ALLOWED_ORIGINS": ("", "extra Origins allowed to open board websockets "
+                              "(comma-separated; same-origin is always allowed)"),
     "MPP_CLOCK_START": ("", "ISO instant the app clock starts at, then runs on"),
     "RATE_LIMITS": ("on", "on or off: throttling of public endpoints"),
     "RATE_LIMIT_BOOKING": ("20/minute", "booking, cancelling, rescheduling per client"),

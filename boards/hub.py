@@ -1,0 +1,361 @@
+"""The live event hub: who listens to which hall, and how events reach them.
+
+One interface, two transports (CTFd's EventManager, flask-sock's docs):
+- `InProcessTransport`: a publish goes straight to this process's hub. The default,
+  right for one gunicorn worker (a hall's own box).
+- `RedisTransport`: a publish goes to Redis pub/sub; every worker runs one listener
+  thread that feeds its own hub, so a call handled by one worker reaches boards held by
+  another.
+
+Every event gets a sequence number per hall *in this process*, and is serialised once.
+One fan-out thread per process then writes it to every socket of that hall, one after
+another: waking 200 handler threads for every call costs far more than 200 writes.
+Each socket has its own `Subscription`: a lock so one writer at a time, and a buffer
+for events that arrive before its snapshot went out. A board that stops reading is
+never waited for: it is switched to "needs a snapshot", and its own handler thread
+sends one when the socket drains. The snapshot carries the number it is current to, so
+a board that sees a jump knows it missed something and asks for a new one.
+"""
+import json
+import logging
+import os
+import queue
+import select
+import socket
+import struct
+import threading
+import time
+from collections import defaultdict
+
+log = logging.getLogger("mpp.boards")
+
+PENDING_MAX = 256
+
+
+def socket_writable(sock) -> bool:
+    """True when a write will not block (poll, not select: no FD_SETSIZE limit)."""
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT)
+        return bool(poller.poll(0))
+    except (ValueError, OSError):  # closed meanwhile
+        return False
+
+
+def text_frame(text: str) -> bytes:
+    """A server-to-client websocket text frame (RFC 6455 5.2: unmasked, final), built
+    once per event and written as is to every socket that negotiated no extension."""
+    payload = text.encode("utf-8")
+    n = len(payload)
+    if n < 126:
+        header = struct.pack("!BB", 0x81, n)
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x81, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, n)
+    return header + payload
+
+
+class Subscription:
+    """One board's socket as the hub sees it. `send` writes a text message;
+    `writable` says whether that would not block; `raw_socket`, when given, is a socket
+    without websocket extensions, to which the shared frame is written directly."""
+
+    def __init__(self, site_code: str, send, writable=lambda: True, raw_socket=None):
+        self.site_code = site_code
+        self._send = send
+        self._writable = writable
+        self.raw_socket = raw_socket
+        self.lock = threading.Lock()
+        self.live = False  # after the snapshot went out: events go straight to the socket
+        self.pending: list[str] = []
+        self.needs_snapshot = False
+        self.closed = False
+        self.wake = threading.Event()  # the handler thread has something to do
+        self.last_sent = time.monotonic()
+        self.last_seq = 0  # the newest event this board has been sent (or its snapshot)
+
+    def deliver(self, message: str, frame: bytes | None = None, seq: int = 0) -> None:
+        """Called by the fan-out thread for each event of this hall."""
+        with self.lock:
+            if self.closed:
+                return
+            if not self.live:
+                if len(self.pending) < PENDING_MAX:
+                    self.pending.append((seq, message))
+                else:
+                    self._fall_behind()
+                return
+            try:
+                if self.raw_socket is not None and frame is not None:
+                    self._write_frame(frame)
+                elif not self._writable():
+                    self._fall_behind()
+                    return
+                else:
+                    self._send(message)
+                self.last_sent = time.monotonic()
+                self.last_seq = max(self.last_seq, seq)
+            except Exception:  # the board went away; its handler cleans up
+                self.closed = True
+                self.wake.set()
+
+    def _write_frame(self, frame: bytes) -> None:
+        """One non-blocking write. A full buffer means a board that stopped reading:
+        it gets a snapshot later. Half a frame written cannot be taken back, so that
+        socket is shut and the board reconnects (and gets a snapshot)."""
+        try:
+            sent = self.raw_socket.send(frame, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            self._fall_behind()
+            return
+        if sent != len(frame):
+            self.raw_socket.shutdown(socket.SHUT_RDWR)
+            raise ConnectionError("partial frame")
+
+    def _fall_behind(self):
+        self.live = False
+        self.pending.clear()
+        self.needs_snapshot = True
+        self.wake.set()
+
+    def request_snapshot(self) -> None:
+        with self.lock:
+            self.needs_snapshot = True
+        self.wake.set()
+
+    def send_snapshot(self, build) -> None:
+        """Called by the socket's own handler thread. `build()` returns the hall's
+        sequence number and the snapshot JSON (it reads the number first, then the
+        state). Events that arrive meanwhile are buffered and follow the snapshot; the
+        board ignores those the snapshot already covers."""
+        with self.lock:
+            self.live = False
+            self.pending.clear()
+            self.needs_snapshot = False
+        snapshot_seq, text = build()
+        with self.lock:
+            self._send(text)
+            self.last_seq = snapshot_seq
+            for seq, message in self.pending:
+                self._send(message)
+                self.last_seq = max(self.last_seq, seq)
+            self.pending.clear()
+            self.live = True
+            self.last_sent = time.monotonic()
+
+    def send_now(self, text: str) -> None:
+        with self.lock:
+            self._send(text)
+            self.last_sent = time.monotonic()
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            self.pending.clear()
+        self.wake.set()
+
+
+class HubFull(Exception):
+    """This worker holds as many boards as it may without starving other requests."""
+
+
+class Hub:
+    """The boards connected to this process, per hall, and the hall's sequence."""
+
+    def __init__(self, capacity: int | None = None):
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
+        self._seq: dict[str, int] = defaultdict(int)
+        self._outbox: queue.Queue = queue.Queue()
+        self._fanout: threading.Thread | None = None
+        self._pid = None
+
+    def subscribe(self, site_code: str, send, writable=lambda: True,
+                  raw_socket=None) -> Subscription:
+        sub = Subscription(site_code, send, writable, raw_socket)
+        with self._lock:
+            if self.capacity is not None and self._count() >= self.capacity:
+                raise HubFull()
+            self._subscriptions[site_code].add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        sub.close()
+        with self._lock:
+            subs = self._subscriptions.get(sub.site_code)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._subscriptions[sub.site_code]
+
+    def current_seq(self, site_code: str) -> int:
+        with self._lock:
+            return self._seq[site_code]
+
+    def dispatch(self, site_code: str, event: dict) -> int:
+        """Number the event, serialise it once, hand it to the fan-out thread."""
+        with self._lock:
+            self._seq[site_code] += 1
+            seq = self._seq[site_code]
+            targets = list(self._subscriptions.get(site_code, ()))
+        if targets:
+            message = json.dumps({**event, "seq": seq}, ensure_ascii=False,
+                                 separators=(",", ":"))
+            self._ensure_fanout()
+            self._outbox.put((targets, message, seq))
+        return seq
+
+    def flush(self) -> None:
+        """Wait until every dispatched event has been written (tests, shutdown)."""
+        self._outbox.join()
+
+    def _ensure_fanout(self) -> None:
+        if self._fanout is not None and self._pid == os.getpid() and self._fanout.is_alive():
+            return
+        with self._lock:
+            if self._fanout is None or self._pid != os.getpid() or not self._fanout.is_alive():
+                self._pid = os.getpid()
+                self._fanout = threading.Thread(target=self._run_fanout,
+                                                name="board-fanout", daemon=True)
+                self._fanout.start()
+
+    def _run_fanout(self) -> None:
+        while True:
+            targets, message, seq = self._outbox.get()
+            frame = text_frame(message)
+            for sub in targets:
+                try:
+                    sub.deliver(message, frame, seq)
+                except Exception:  # pragma: no cover - deliver() handles socket errors
+                    log.exception("board fan-out failed for one board")
+            self._outbox.task_done()
+
+    def resync_all(self) -> None:
+        """Every board fetches a new snapshot (after a broker outage)."""
+        with self._lock:
+            subs = [s for group in self._subscriptions.values() for s in group]
+        for sub in subs:
+            sub.request_snapshot()
+
+    def _count(self) -> int:
+        return sum(len(s) for s in self._subscriptions.values())
+
+    def count(self, site_code: str | None = None) -> int:
+        with self._lock:
+            if site_code is None:
+                return self._count()
+            return len(self._subscriptions.get(site_code, ()))
+
+    def would_accept(self) -> bool:
+        return self.capacity is None or self.count() < self.capacity
+
+
+class InProcessTransport:
+    name = "in-process"
+
+    def __init__(self, hub: Hub):
+        self.hub = hub
+
+    def send(self, site_code: str, event: dict) -> None:
+        self.hub.dispatch(site_code, event)
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class RedisTransport:
+    """Redis pub/sub, one channel per hall (`<prefix>board:<site>`). The listener
+    thread starts on the first subscriber in this process (never in the gunicorn master
+    or a CLI command), reconnects with backoff, and after an outage asks every board
+    for a resync, since events published meanwhile are lost."""
+
+    name = "redis"
+
+    def __init__(self, hub: Hub, url: str, prefix: str = "mpp:"):
+        import redis
+        self.hub = hub
+        self.url = url
+        self.channel_prefix = f"{prefix}board:"
+        # Short timeouts: a publish happens inside an operator's request.
+        self.client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=0.5,
+                                           health_check_interval=30)
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = None
+        self._stopping = threading.Event()
+        self.ready = threading.Event()
+
+    def send(self, site_code: str, event: dict) -> None:
+        """Publish; while Redis is down, skip for a few seconds rather than make every
+        call wait for a timeout (boards resync when the listener reconnects)."""
+        if time.monotonic() < self._down_until:
+            log.warning("board event %s for %s dropped: Redis is down", event.get("type"),
+                        site_code)
+            return
+        try:
+            self.client.publish(self.channel_prefix + site_code,
+                                json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+        except Exception:
+            self._down_until = time.monotonic() + 5
+            raise
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._listen, name="board-redis-listener",
+                                            daemon=True)
+            self._thread.start()
+        self.ready.wait(timeout=5)
+
+    def close(self) -> None:
+        self._stopping.set()
+
+    def _listen(self) -> None:
+        import redis
+        delay = 0.5
+        outage = False
+        while not self._stopping.is_set():
+            pubsub = None
+            try:
+                listener = redis.Redis.from_url(self.url, socket_connect_timeout=5,
+                                                socket_keepalive=True,
+                                                health_check_interval=30)
+                pubsub = listener.pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(self.channel_prefix + "*")
+                # Wait for the subscription to be confirmed before declaring readiness.
+                pubsub.get_message(timeout=5, ignore_subscribe_messages=False)
+                self.ready.set()
+                if outage:
+                    log.warning("board events: Redis is back; boards resync")
+                    self.hub.resync_all()
+                    outage = False
+                delay = 0.5
+                while not self._stopping.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is None or message.get("type") != "pmessage":
+                        continue
+                    channel = message["channel"].decode()
+                    site_code = channel[len(self.channel_prefix):]
+                    self.hub.dispatch(site_code, json.loads(message["data"]))
+            except Exception as exc:  # the broker went away: retry, boards resync after
+                if not outage:
+                    log.error("board events: Redis listener failed (%s); retrying", exc)
+                outage = True
+                self.ready.set()  # don't keep websocket handlers waiting on a dead broker
+                time.sleep(delay)
+                delay = min(delay * 2, 10)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:  # pragma: no cover
+                        pass

@@ -1,0 +1,287 @@
+"""Boards against real gunicorn processes and real websockets (websocket-client).
+
+- one worker, in-process transport (a hall's own box);
+- three workers with Redis pub/sub and PostgreSQL (the central role): a call handled by
+  any worker reaches every board of that hall, whichever worker holds it.
+"""
+import json
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+import websocket
+
+from .servers import Server
+
+
+def ws_url(server, site):
+    return server.url.replace("http://", "ws://") + f"/ws/boards/{site}"
+
+
+class Board:
+    """A websocket board: keeps the snapshot and the events it has seen."""
+
+    def __init__(self, server, site):
+        self.site = site
+        for attempt in range(50):
+            self.ws = websocket.WebSocket()
+            try:
+                self.ws.connect(ws_url(server, site), timeout=10)
+                break
+            except websocket.WebSocketBadStatusException as exc:
+                self.ws.shutdown()
+                # A full worker refuses with 503; board.js retries the same way and
+                # the next attempt usually lands on another worker.
+                if exc.status_code != 503 or attempt == 49:
+                    raise
+                time.sleep(0.05)
+        self.snapshot = self.expect("snapshot")
+        self.seq = self.snapshot["seq"]
+
+    def recv(self, timeout):
+        self.ws.settimeout(timeout)
+        try:
+            data = self.ws.recv()
+        except websocket.WebSocketTimeoutException:
+            return None
+        if data == "":  # a close frame
+            raise websocket.WebSocketConnectionClosedException("closed by the server")
+        return json.loads(data)
+
+    def expect(self, kind, timeout=10, number=None):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = self.recv(max(0.01, deadline - time.monotonic()))
+            if msg is None:
+                break
+            if msg["type"] == kind and (number is None or msg.get("number") == number):
+                return msg
+        raise AssertionError(f"{self.site} board got no {kind} {number or ''}")
+
+    def events(self, quiet=0.5):
+        out = []
+        while (msg := self.recv(quiet)) is not None:
+            out.append(msg)
+        return out
+
+    def close(self):
+        try:
+            self.ws.close()
+        except (websocket.WebSocketException, OSError):
+            pass  # the server closed it already
+        finally:
+            self.ws.shutdown()  # close() skips the socket when already disconnected
+
+
+class Operator:
+    def __init__(self, server, username="operator.tabang"):
+        self.server = server
+        self.headers = {"Authorization": f"Bearer {server.token(username)}"}
+
+    def issue(self, site="tabang", service="ADM-KTP"):
+        r = requests.post(f"{self.server.url}/api/v1/sites/{site}/tickets",
+                          json={"service": service}, timeout=10)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def call_next(self, site="tabang", counter="L1"):
+        r = requests.post(f"{self.server.url}/api/v1/sites/{site}/counters/{counter}/call-next",
+                          headers=self.headers, timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()["ticket"]
+
+    def finish(self, ticket_id):
+        r = requests.post(f"{self.server.url}/api/v1/tickets/{ticket_id}/finish",
+                          json={"outcome": "completed"}, headers=self.headers, timeout=10)
+        assert r.status_code == 200, r.text
+
+
+def refusal(url, **options) -> int:
+    """The status of a refused handshake (the socket closed, not left to the GC)."""
+    ws = websocket.WebSocket()
+    try:
+        ws.connect(url, timeout=10, **options)
+    except websocket.WebSocketBadStatusException as exc:
+        return exc.status_code
+    finally:
+        ws.shutdown()
+    raise AssertionError("the handshake was accepted")
+
+
+def connected(server, site):
+    return requests.get(f"{server.url}/boards/{site}/status.json", timeout=5).json()
+
+
+def wait_until(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def check_call_reaches_only_that_hall(server, n_hall=30, n_other=8):
+    hall = [Board(server, "tabang") for _ in range(n_hall)]
+    other = [Board(server, "anggana") for _ in range(n_other)]
+    try:
+        op = Operator(server)
+        op.issue()
+        ticket = op.call_next()
+        for board in hall:
+            call = board.expect("call", number=ticket["number"])
+            assert call["counter"] == "L1" and call["counter_number"] == 1
+            assert call["speech"] == "Nomor antrian A satu, silakan menuju loket satu"
+            assert call["seq"] > board.seq
+        for board in other:
+            assert [m for m in board.events(quiet=0.3) if m["type"] != "heartbeat"] == []
+        return hall, ticket
+    finally:
+        for board in hall + other:
+            board.close()
+
+
+def check_reconnect_gets_latest_state(server):
+    op = Operator(server)
+    board = Board(server, "tabang")
+    board.close()
+    op.issue(service="IZN-NIB")
+    called = op.call_next(counter="L2")
+    op.finish(called["id"])
+    op.issue(service="IZN-NIB")
+    again = op.call_next(counter="L2")
+    board = Board(server, "tabang")  # the drop missed both calls: the snapshot has them
+    try:
+        snap = board.snapshot
+        assert snap["latest"]["number"] == again["number"]
+        numbers = [c["number"] for c in snap["recent_calls"]]
+        assert numbers[:2] == [again["number"], called["number"]]
+        l2 = next(c for c in snap["counters"] if c["code"] == "L2")
+        assert l2["current"]["number"] == again["number"]
+    finally:
+        board.close()
+
+
+@pytest.mark.slow
+def test_single_worker_in_process(tmp_path):
+    with Server(tmp_path / "srv", workers=1, threads=64) as server:
+        hall, _ticket = check_call_reaches_only_that_hall(server, n_hall=30, n_other=8)
+        check_reconnect_gets_latest_state(server)
+
+        # A board asks for a resync (it saw a gap): it gets a fresh snapshot.
+        board = Board(server, "tabang")
+        board.ws.send(json.dumps({"type": "resync"}))
+        assert board.expect("snapshot")["latest"] is not None
+        board.ws.send("not json")  # ignored, the socket stays up
+        board.ws.send(json.dumps({"type": "resync"}))
+        board.expect("snapshot")
+        board.close()
+
+        # A client that floods the socket is cut off.
+        flood = Board(server, "tabang")
+        for _ in range(200):
+            flood.ws.send("x")
+        with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
+            for _ in range(20):
+                flood.recv(0.5)
+        flood.close()
+
+        # Boards that reconnect many times, some dropping without a close frame,
+        # leave nothing behind.
+        for i in range(25):
+            b = Board(server, "tabang")
+            if i % 2:
+                b.ws.sock.shutdown(socket.SHUT_RDWR)
+                b.ws.sock.close()
+            else:
+                b.close()
+        assert wait_until(lambda: connected(server, "tabang")["connected_here"] == 0), \
+            connected(server, "tabang")
+        assert "Traceback" not in server.log()
+
+
+@pytest.mark.slow
+def test_refusals_from_a_real_server(tmp_path):
+    with Server(tmp_path / "srv", workers=1, threads=4,
+                env={"BOARD_RESERVED_THREADS": "2"}) as server:
+        assert refusal(ws_url(server, "tabang"), origin="http://evil.example") == 403
+        assert refusal(ws_url(server, "atlantis")) == 404
+        # 4 threads, 2 kept for kiosks and consoles: the third board is refused ...
+        boards = [Board(server, "tabang"), Board(server, "tabang")]
+        assert connected(server, "tabang")["connected_here"] == 2
+        assert refusal(ws_url(server, "tabang")) == 503
+        # ... and the kiosk still answers while the boards hold their threads.
+        r = requests.post(f"{server.url}/api/v1/sites/tabang/tickets",
+                          json={"service": "ADM-KTP"}, timeout=5)
+        assert r.status_code == 201
+        for b in boards:
+            assert b.expect("issued")["number"] == r.json()["number"]
+        boards[1].close()
+
+        # A graceful stop (a deploy, a restart) tells boards to go away at once, so
+        # they reconnect to the next worker instead of holding the stop for its timeout.
+        started = time.monotonic()
+        stopping = threading.Thread(target=server.stop)
+        stopping.start()
+        with pytest.raises(websocket.WebSocketConnectionClosedException):
+            for _ in range(10):
+                boards[0].recv(0.5)
+        stopping.join()
+        assert time.monotonic() - started < 8  # graceful_timeout is 10 s
+        boards[0].close()
+
+
+@pytest.mark.slow
+def test_a_silent_board_is_dropped_by_the_ping(tmp_path):
+    """A board that stops answering pings (a TV switched off at the wall) is closed by
+    the server and leaves nothing behind."""
+    with Server(tmp_path / "srv", workers=1, threads=12,
+                env={"BOARD_PING_SECONDS": "1"}) as server:
+        silent = Board(server, "tabang")  # websocket-client only pongs while reading
+        live = Board(server, "tabang")
+        assert connected(server, "tabang")["connected_here"] == 2
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:  # the live board keeps reading (and ponging)
+            live.recv(0.2)
+        assert wait_until(lambda: connected(server, "tabang")["connected_here"] == 1)
+        silent.close(), live.close()
+
+
+@pytest.fixture
+def postgres_db():
+    name = f"mpp_boards_{uuid.uuid4().hex[:8]}"
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", name],
+                   check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_three_workers_with_redis(tmp_path, postgres_db):
+    prefix = f"test-boards-{uuid.uuid4().hex[:8]}:"
+    env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "BOARD_CHANNEL_PREFIX": prefix,
+           "DATABASE_URL": postgres_db}
+    with Server(tmp_path / "srv", workers=3, threads=32, env=env) as server:
+        assert "BOARDS WILL MISS CALLS" not in server.log()
+        hall = [Board(server, "tabang") for _ in range(45)]
+        try:
+            workers = {b.snapshot["worker"] for b in hall}
+            assert len(workers) >= 2, "boards all landed on one worker; nothing crossed"
+        finally:
+            for b in hall:
+                b.close()
+        hall, _ = check_call_reaches_only_that_hall(server, n_hall=45, n_other=9)
+        check_reconnect_gets_latest_state(server)
+        assert connected(server, "tabang")["transport"] == "redis"
+        assert "Traceback" not in server.log()
+
+
+@pytest.mark.slow
+def test_several_workers_without_redis_warn_loudly(tmp_path):
+    with Server(tmp_path / "srv", workers=2, threads=4) as server:
+        assert wait_until(lambda: "BOARDS WILL MISS CALLS" in server.log(), timeout=5)

@@ -65,12 +65,7 @@ class Settings:
 
 
 def offered(site: Site, service: Service) -> SiteService:
-    row = SiteService.get_or_none((SiteService.site == site) & (SiteService.service == service)
-                                  & (SiteService.active == True))  # noqa: E712
-    if row is None:
-        raise NotFound(f"Layanan {service.name} tidak tersedia di {site.name}.",
-                       code="unknown_service")
-    return row
+    return calendar.require_offered(site, service)
 
 
 def settings_for(site: Site, service: Service) -> Settings:

@@ -7,6 +7,7 @@ import holidays
 
 from ..clock import WITA, to_local
 from ..db import Slot, prepared
+from ..errors import NotFound
 from ..models import Closure, OpeningWindow, Service, Site, SiteService
 
 DAY_NAMES = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
@@ -70,6 +71,19 @@ _OFFERED = prepared(lambda: SiteService.select().where(
     & (SiteService.active == True)).limit(1))  # noqa: E712
 
 
+def offered(site: Site, service: Service) -> SiteService | None:
+    """The service as offered (and active) at this hall, or None."""
+    return _OFFERED.first(SiteService, site=site, service=service)
+
+
+def require_offered(site: Site, service: Service) -> SiteService:
+    row = offered(site, service)
+    if row is None:
+        raise NotFound(f"Layanan {service.name} tidak tersedia di {site.name}.",
+                       code="unknown_service")
+    return row
+
+
 def weekly_windows(site: Site, service: Service | None) -> dict[int, list[Window]]:
     """Windows per weekday: the hall's, narrowed by the service's own if it has any."""
     rows = _WINDOWS_OF.models(OpeningWindow, site=site, service=service)
@@ -119,8 +133,8 @@ def availability(site: Site, service: Service, now: dt.datetime,
                  issued_today: int | None = None) -> Availability:
     """Whether the service takes tickets at `now`. `issued_today` is needed only for
     the quota check (the caller counts it inside its own transaction)."""
-    offered = _OFFERED.first(SiteService, site=site, service=service)
-    if offered is None:
+    offered_here = offered(site, service)
+    if offered_here is None:
         return Availability(False, "not_offered",
                             f"Layanan {service.name} tidak tersedia di {site.name}.")
     local = to_local(now)
@@ -139,14 +153,14 @@ def availability(site: Site, service: Service, now: dt.datetime,
             message = f"Layanan {service.name} sedang tutup."
         if reason:
             message = f"{reason}. {message}"
-        return Availability(False, "service_closed", message, hours, offered.daily_quota)
-    if (offered.daily_quota is not None and issued_today is not None
-            and issued_today >= offered.daily_quota):
+        return Availability(False, "service_closed", message, hours, offered_here.daily_quota)
+    if (offered_here.daily_quota is not None and issued_today is not None
+            and issued_today >= offered_here.daily_quota):
         return Availability(False, "quota_reached",
-                            f"Kuota antrean {service.name} hari ini ({offered.daily_quota} "
+                            f"Kuota antrean {service.name} hari ini ({offered_here.daily_quota} "
                             "orang) sudah habis. Silakan datang lagi pada hari layanan "
-                            "berikutnya.", hours, offered.daily_quota)
-    return Availability(True, None, "", hours, offered.daily_quota)
+                            "berikutnya.", hours, offered_here.daily_quota)
+    return Availability(True, None, "", hours, offered_here.daily_quota)
 
 
 def local_midnight_utc(day: dt.date) -> dt.datetime:

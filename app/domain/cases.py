@@ -23,11 +23,11 @@ import peewee as pw
 from ..clock import as_utc_naive, iso
 from ..db import database, lock_rows, write_transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..models import Agency, Service, Site, SiteService, Ticket, User
+from ..models import Agency, Service, Site, Ticket, User
 from ..models_cases import (Case, CaseAttachment, CaseEvent, CaseUpdate, FeedCounter,
                             OutboxMessage)
 from . import nik as nik_rules
-from . import queueing
+from . import calendar, queueing
 
 STATUSES = {
     "received": ("Diterima di loket", "Received at the counter"),
@@ -257,11 +257,7 @@ def open_case(ticket_id: str, service: Service, applicant: dict, requirements,
         if ticket.status not in ("called", "serving"):
             raise Conflict("Berkas hanya dapat dibuka dari tiket yang sedang dilayani.",
                            code="invalid_transition", status_now=ticket.status)
-        if not SiteService.select().where((SiteService.site == ticket.site_id)
-                                          & (SiteService.service == service)
-                                          & (SiteService.active == True)).exists():  # noqa
-            raise NotFound(f"Layanan {service.name} tidak tersedia di lokasi ini.",
-                           code="unknown_service")
+        calendar.require_offered(ticket.site, service)
         if Case.select().where(Case.ticket_ref == ticket.id).exists():
             raise Conflict("Tiket ini sudah punya berkas.", code="case_exists")
         case = _insert_case(ticket, service, name, nik, phone, checklist, notes, naive,
@@ -394,13 +390,18 @@ def set_status_central(code: str, status: str, now: dt.datetime, user: User,
                       field="missing")
     naive = as_utc_naive(now)
     with write_transaction():
-        case = lock_rows(Case.select().where(
-            Case.tracking_code == (normalise_code(code) or ""))).first()
-        if case is None:
-            raise NotFound("Berkas dengan kode itu tidak ditemukan.", code="unknown_case")
+        case = _locked_case(code)
         require_officer(user, case)
         _check_transition(case, status)
         _centre_change(case, status, naive, note=note, missing=missing, by=user.username)
+    return case
+
+
+def _locked_case(code: str) -> Case:
+    case = lock_rows(Case.select().where(
+        Case.tracking_code == (normalise_code(code) or ""))).first()
+    if case is None:
+        raise NotFound("Berkas dengan kode itu tidak ditemukan.", code="unknown_case")
     return case
 
 
@@ -413,10 +414,7 @@ def set_status_hall(code: str, status: str, now: dt.datetime, user: User,
                       allowed=list(HALL_STATUSES))
     naive = as_utc_naive(now)
     with write_transaction():
-        case = lock_rows(Case.select().where(
-            Case.tracking_code == (normalise_code(code) or ""))).first()
-        if case is None:
-            raise NotFound("Berkas dengan kode itu tidak ditemukan.", code="unknown_case")
+        case = _locked_case(code)
         require_hall_staff(user, case)
         _check_transition(case, status)
         case.status, case.updated_at = status, naive

@@ -364,12 +364,7 @@ def transfer(ticket_id: str, service: Service, now: dt.datetime,
              username: str | None = None) -> Ticket:
     """Move to another service's lane, keeping the number and the place by issue time."""
     def apply(t):
-        offered = SiteService.get_or_none((SiteService.site == t.site_id)
-                                          & (SiteService.service == service)
-                                          & (SiteService.active == True))  # noqa: E712
-        if offered is None:
-            raise NotFound(f"Layanan {service.name} tidak tersedia di lokasi ini.",
-                           code="unknown_service")
+        calendar.require_offered(t.site, service)
         if service.id == t.service_id:
             raise Conflict("Tiket sudah berada di layanan itu.", code="same_service")
         t.service, t.status, t.counter = service, "waiting", None

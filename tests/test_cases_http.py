@@ -438,3 +438,11 @@ def test_bad_input_to_case_endpoints_is_4xx(client, operator):
     ]
     for r in attempts:
         assert 400 <= r.status_code < 500, (r.status_code, r.get_data(as_text=True)[:200])
+
+
+def test_tracking_is_rate_limited_per_client(client):
+    codes = [client.get("/api/v1/track/KK-7H3M-Q9XP").status_code for _ in range(61)]
+    assert codes[:60] == [404] * 60
+    assert codes[60] == 429
+    r = client.get("/lacak/KK-7H3M-Q9XP")
+    assert r.status_code == 429

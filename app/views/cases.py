@@ -13,6 +13,7 @@ from ..domain.nik import mask_nik
 from ..errors import DomainError, NotFound
 from ..http import now
 from ..models import Agency, Service, Site
+from ..ratelimit import limit
 from ..synclink import attachment_dir
 from .cases_api import send_attachment
 
@@ -150,6 +151,7 @@ def hall_receipt(code):
 # --- public tracking -----------------------------------------------------------------
 
 @bp.get("/lacak")
+@limit("RATE_LIMIT_TRACK")
 def track_form():
     code = request.args.get("kode", "")
     if code:
@@ -162,6 +164,7 @@ def track_form():
 
 
 @bp.get("/lacak/<code>")
+@limit("RATE_LIMIT_TRACK")
 def track_case(code):
     try:
         data = cases.public_dict(cases.get_case(code))

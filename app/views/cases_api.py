@@ -14,6 +14,7 @@ from ..domain import sync as sync_domain
 from ..errors import Forbidden, Invalid, NotFound
 from ..http import Unauthorized, client_address, field, json_body, now
 from ..models import Site
+from ..ratelimit import limit
 from ..synclink import (NONCE_HEADER, SIG_HEADER, SITE_HEADER, TS_HEADER, attachment_dir,
                         real_now, signature)
 from ..web import csrf
@@ -140,6 +141,7 @@ def hall_status(code):
 
 
 @bp.get("/api/v1/track/<code>")
+@limit("RATE_LIMIT_TRACK")
 def track(code):
     data = cases.public_dict(cases.get_case(code))
     return jsonify(tracking_code=data["tracking_code"], service=data["service"],

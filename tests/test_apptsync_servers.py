@@ -56,8 +56,9 @@ def check_in(server, code):
                          timeout=10)
 
 
-def centre_view(centre, code, nik):
-    r = requests.get(f"{centre.url}/api/v1/appointments/{code}", headers={"X-NIK": nik},
+def centre_view(server, code, nik):
+    """The citizen's view with code + NIK (works at a hall too: it has the HMAC)."""
+    r = requests.get(f"{server.url}/api/v1/appointments/{code}", headers={"X-NIK": nik},
                      timeout=10)
     assert r.status_code == 200, r.text
     return r.json()
@@ -199,3 +200,34 @@ def test_centre_races_bookings_cancels_and_check_ins_without_deadlock(tmp_path, 
     assert [seq for seq, _kind in feed] == list(range(1, len(feed) + 1))
     cancelled = sum(r.status_code == 200 for r in cancels)
     assert sum(kind == "appointment.cancelled" for _s, kind in feed) == cancelled
+
+
+def test_the_halls_sender_thread_pulls_and_reports_on_its_own(tmp_path, pg_url):
+    """No `mpp sync`: the hall's background sender pulls the booking and sends the
+    check-in up by itself; a cancellation at the centre comes down the same way."""
+    import time
+    with centre_server(tmp_path, pg_url) as centre:
+        hall = Server(tmp_path / "hall", workers=2, threads=4, env={
+            "MPP_ROLE": "site", "MPP_SITES": "tabang", "CENTRAL_URL": centre.url,
+            "SYNC_SECRET": KEY, "SYNC_INTERVAL_SECONDS": "0.3",
+            "SYNC_MAX_BACKOFF_SECONDS": "1.5", "NIK_HASH_KEY": NIK_KEY})
+        with hall:
+            a = book(centre, "09:30", NIKS[20])
+            b = book(centre, "09:30", NIKS[21])
+
+            def until(predicate, timeout=30.0):
+                deadline = time.monotonic() + timeout
+                while time.monotonic() < deadline:
+                    if predicate():
+                        return
+                    time.sleep(0.2)
+                raise AssertionError("condition not met in time")
+            until(lambda: check_in(hall, a).status_code == 201)
+            until(lambda: centre_view(centre, a, NIKS[20])["status"] == "checked_in")
+            r = requests.post(f"{centre.url}/api/v1/appointments/{b}/cancel",
+                              json={"nik": NIKS[21]}, timeout=10)
+            assert r.status_code == 200
+            # (polling with check-ins would check b in before the cancellation arrives)
+            until(lambda: centre_view(hall, b, NIKS[21])["status"] == "cancelled")
+            assert check_in(hall, b).json()["error"]["code"] == "appointment_cancelled"
+    assert centre_rows(pg_url)["inbox"] == {"appointment.checked_in": 1}

@@ -15,7 +15,7 @@ from app.models_booking import Appointment, DayCounter, SlotCounter
 from app.models_cases import CaseUpdate, OutboxMessage
 
 from .conftest import MONDAY_9, at
-from .test_booking import NIKS, SECRET, book, service
+from .test_booking import NIKS, SECRET, book
 
 
 @pytest.fixture
@@ -253,6 +253,24 @@ def test_check_in_messages_from_the_wrong_hall_or_unknown_code_are_refused(db, r
     unknown.update(id="f" * 32, data={**unknown["data"], "code": "ZZZZ2345"})
     assert receive([OutboxMessage(body=cases.canonical(unknown))])[0]["code"] == \
         "unknown_appointment"
+    assert Appointment.get(Appointment.code == code).status == "booked"
+
+
+def test_malformed_appointment_messages_are_refused_not_crashed(db, role):
+    code, rows = _hall_checked_in(role)
+    good = json.loads(rows[0].body)
+    bad_data = [{"code": code, "at": "yesterday"}, {"code": code},
+                {"code": ["x"], "at": "2026-11-30T01:00:00"}, {}]
+    messages = []
+    for n, data in enumerate(bad_data):
+        messages.append({"body": cases.canonical({**good, "id": f"{n:032x}", "data": data})})
+    messages.append({"body": cases.canonical({**good, "id": "e" * 32,
+                                              "kind": "appointment.no_show",
+                                              "data": {"code": code}})})
+    results = sync.receive_batch(tabang(), messages, MONDAY_9, "/nonexistent", 1000)
+    assert [r.get("code") for r in results] == [
+        "invalid_message", "invalid_message", "unknown_appointment", "unknown_appointment",
+        "invalid_message"]
     assert Appointment.get(Appointment.code == code).status == "booked"
 
 

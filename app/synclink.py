@@ -26,7 +26,7 @@ import requests
 
 from .clock import UTC
 from .db import database
-from .domain import cases
+from .domain import apptsync, cases
 from .domain import sync as domain
 from .models import Site
 
@@ -149,6 +149,8 @@ def sync_site(app, site: Site, transport, batch: int | None = None, renew=None) 
     max_bytes = int(settings["SYNC_MAX_BODY_BYTES"]) // 2
     store = attachment_dir(app)
     stats = {"delivered": 0, "refused": 0, "updates": 0}
+    if app.config["MPP_ROLE"] == "site":  # no-shows are decided at the hall, link or not
+        apptsync.sweep_no_shows(site, app.clock.now())
     while True:
         if renew is not None and not renew():
             return stats  # another sender holds the hall's lease now

@@ -32,13 +32,14 @@ from ..db import database, lock_rows, write_transaction
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Service, Site, SiteService
 from ..models_booking import Appointment, BookingSetting, DayCounter, SlotCounter
-from . import calendar, contact, queueing
+from . import apptsync, calendar, contact, queueing
 from .nik import mask_nik, validate_nik
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: easy to read out
 CODE_LENGTH = 8  # 32^8 = 2^40 codes
 STATUS_LABELS = {"booked": "Terjadwal", "checked_in": "Sudah check-in",
-                 "cancelled": "Dibatalkan", "expired": "Terlewat"}
+                 "cancelled": "Dibatalkan", "expired": "Terlewat",
+                 "no_show": "Tidak hadir"}  # no_show: recorded by the hall (apptsync)
 DEFAULTS = {"enabled": True, "slot_minutes": 30, "capacity": 4, "walk_in_share": 0.5,
             "early_minutes": 60, "grace_minutes": 30, "horizon_days": 14}
 
@@ -343,12 +344,14 @@ def book(site: Site, service: Service, day_text, start_text, name, nik, phone, e
          now: dt.datetime, secret: str, manage_url: str = "") -> Booked:
     """Book a place. Raises 422 invalid_*, 409 slot_full / duplicate_booking /
     day_closed / slot_passed. `manage_url` is the public page prefix for the e-mail."""
+    apptsync.require_centre()
     settings = settings_for(site, service)
     person = check_applicant(name, nik, phone, email)
     if not settings.enabled:
         raise Conflict(f"Layanan {service.name} tidak menerima janji temu daring.",
                        code="booking_disabled")
     with write_transaction():
+        apptsync.hold_feed(site.id)
         slot = _open_slot(site, service, settings, day_text, start_text, now)
         day = slot.start.date()
         key = _active_key(secret, person.nik, service, day)
@@ -356,6 +359,7 @@ def book(site: Site, service: Service, day_text, start_text, name, nik, phone, e
             raise _duplicate(service, day)
         _take_place(site, service, settings, slot)
         appt = _insert(site, service, slot, person, key, secret, now)
+        apptsync.changed_at_centre(appt, "appointment.booked", now)
         if person.email:
             _mail(appt, "Konfirmasi janji temu", now, manage_url)
     return Booked(appt, person.warnings)
@@ -408,7 +412,9 @@ def status_of(appt: Appointment, now: dt.datetime) -> str:
 
 
 def _lock_for_citizen(code_text, nik, secret) -> Appointment:
+    apptsync.require_centre()
     appt = for_citizen(code_text, nik, secret)
+    apptsync.hold_feed(appt.site_id)
     return lock_rows(Appointment.select().where(Appointment.id == appt.id)).get()
 
 
@@ -418,6 +424,8 @@ def _require_changeable(appt: Appointment, now: dt.datetime) -> None:
     if appt.status == "checked_in":
         raise Conflict("Janji temu ini sudah check-in; tidak bisa diubah.",
                        code="already_checked_in")
+    if appt.status == "no_show":
+        raise Conflict("Janji temu ini tercatat tidak hadir.", code="appointment_past")
     if appt.end_at <= as_utc_naive(now):
         raise Conflict("Waktu janji temu ini sudah lewat.", code="appointment_past")
 
@@ -430,6 +438,7 @@ def cancel(code_text, nik, now: dt.datetime, secret: str) -> Appointment:
         appt.status, appt.active_key = "cancelled", None
         appt.cancelled_at = as_utc_naive(now)
         appt.save()
+        apptsync.changed_at_centre(appt, "appointment.cancelled", now)
         if appt.email:
             _mail(appt, "Janji temu dibatalkan", now, "")
     return appt
@@ -461,6 +470,7 @@ def reschedule(code_text, nik, day_text, start_text, now: dt.datetime, secret: s
         appt.active_key = key
         appt.reschedules += 1
         appt.save()
+        apptsync.changed_at_centre(appt, "appointment.rescheduled", now)
         if appt.email:
             _mail(appt, "Janji temu diubah", now, manage_url)
     return appt
@@ -486,6 +496,7 @@ def check_in(site: Site, code_text, now: dt.datetime):
     appointment_cancelled / already_checked_in / too_early / expired."""
     code = normalise_code(code_text)
     with write_transaction():
+        apptsync.hold_feed(site.id)
         appt = lock_rows(Appointment.select().where(Appointment.code == code)).first()
         if appt is None:
             raise NotFound("Kode janji temu tidak ditemukan. Periksa kembali kodenya.",
@@ -495,6 +506,10 @@ def check_in(site: Site, code_text, now: dt.datetime):
                            code="wrong_site", site=appt.site.code)
         if appt.status == "cancelled":
             raise Conflict("Janji temu ini sudah dibatalkan.", code="appointment_cancelled")
+        if appt.status == "no_show":
+            raise Conflict("Waktu check-in janji temu ini sudah lewat. Silakan ambil nomor "
+                           "antrean biasa.", code="expired", walk_in=True,
+                           service=appt.service.code)
         if appt.status == "checked_in":
             number = appt.ticket.number if appt.ticket_id else ""
             raise Conflict(f"Janji temu ini sudah check-in (nomor {number}).",
@@ -520,6 +535,7 @@ def check_in(site: Site, code_text, now: dt.datetime):
                  .execute())
         if taken != 1:  # pragma: no cover - the row lock / IMMEDIATE make this unreachable
             raise Conflict("Janji temu ini baru saja check-in.", code="already_checked_in")
+        apptsync.checked_in(appt, ticket.number, now)
     return Appointment.get_by_id(appt.id), ticket
 
 

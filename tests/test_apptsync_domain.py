@@ -349,3 +349,16 @@ def test_all_in_one_check_in_goes_through_the_receiver(app, db):
     assert "tabang: delivered 1, refused 0" in result.output
     assert Appointment.get(Appointment.code == appt.code).status == "checked_in"
     assert CaseUpdate.select().count() == 0
+
+
+def test_a_message_refused_at_parse_time_is_answered_with_its_id(db, role):
+    """A newer hall sending a kind this centre does not know must get its message
+    settled (refused), or the hall would re-send it forever and block its queue."""
+    code, rows = _hall_checked_in(role)
+    unknown = {**json.loads(rows[0].body), "id": "a" * 32, "kind": "appointment.teleported"}
+    results = sync.receive_batch(tabang(), [{"body": cases.canonical(unknown)}], MONDAY_9,
+                                 "/nonexistent", 1000)
+    assert [(r["id"], r["status"]) for r in results] == [("a" * 32, "refused")]
+    garbage = sync.receive_batch(tabang(), [{"body": "{not json"}], MONDAY_9,
+                                 "/nonexistent", 1000)
+    assert garbage[0]["status"] == "refused" and garbage[0]["id"] == ""

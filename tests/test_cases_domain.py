@@ -332,3 +332,19 @@ def test_attachment_checksum_verified_on_arrival(db, store, tmp_path):
         "status"] == "stored"
     (stored,) = CaseAttachment.select()
     assert attachments.path_of(centre_store, stored).read_bytes() == data
+
+
+def test_a_case_collected_at_the_hall_stays_collected_when_older_news_arrives(db):
+    """picked_up at the hall is still on its way up when the centre's earlier
+    ready_for_pickup comes down: the hall must not go back."""
+    _t, case = open_one()
+    Case.update(status="picked_up").where(Case.id == case.id).execute()
+    site = case.site
+    older = {"tracking_code": case.tracking_code,
+             "event": {"uid": "u" * 32, "status": "ready_for_pickup",
+                       "at": "2026-11-30T01:30:00"}}
+    for updates in ([{"seq": 1, "kind": "case.status", "body": older}],
+                    [{"seq": 2, "kind": "case.status",
+                      "body": {**older, "event": {**older["event"], "uid": "v" * 32}}}]):
+        sync_domain.apply_updates(site, updates, updates[0]["seq"], MONDAY_9)
+        assert Case.get_by_id(case.id).status == "picked_up"

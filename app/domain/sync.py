@@ -192,6 +192,10 @@ def _apply_case_status(site: Site, body: dict, naive: dt.datetime) -> None:
                      missing=str(event.get("missing", ""))[:1000],
                      by=str(event.get("by", ""))[:80], place="central")
     # The centre is the authority on the status; its feed is in its commit order.
+    # Except the end: once the citizen collected at the hall (picked_up, possibly still
+    # on its way up), no earlier status from the centre takes that back.
+    if case.status == "picked_up":
+        return
     case.status = event["status"]
     case.missing = str(event.get("missing", ""))[:1000] if case.status == "needs_fix" else ""
     case.updated_at = max(case.updated_at, at)
@@ -276,7 +280,7 @@ def _apply_case_statuses(site: Site, bodies: list[dict], naive: dt.datetime) -> 
     for (status, missing), ids in groups.items():
         for chunk in pw.chunked(ids, 500):
             (Case.update(status=status, missing=missing, updated_at=naive)
-             .where(Case.id.in_(chunk)).execute())
+             .where(Case.id.in_(chunk) & (Case.status != "picked_up")).execute())
 
 
 def updates_cursor(site_id: int) -> int:
@@ -461,13 +465,26 @@ def _parse(raw) -> tuple[str, dict, bytes | None]:
     return raw["body"], body, content
 
 
+def _claimed_id(raw) -> str:
+    """The id a refused message claims, so the hall can settle that outbox row (a refusal
+    is final: re-sending it forever would block everything queued behind it)."""
+    if not isinstance(raw, dict):
+        return ""
+    try:
+        body = json.loads(raw.get("body") or "")
+    except (TypeError, ValueError, RecursionError):
+        return ""
+    claimed = body.get("id") if isinstance(body, dict) else None
+    return claimed if isinstance(claimed, str) and re.fullmatch(r"[0-9a-f]{32}", claimed) else ""
+
+
 def _receive_one(site, raw, naive, store_dir, max_bytes, services) -> dict:
     try:
         text, body, content = _parse(raw)
     except Refused as exc:
         log.warning("sync message from %s refused: %s", site.code, exc.code)
-        return {"id": str((raw or {}).get("id", ""))[:32] if isinstance(raw, dict) else "",
-                "status": "refused", "code": exc.code, "message": exc.message}
+        return {"id": _claimed_id(raw), "status": "refused", "code": exc.code,
+                "message": exc.message}
     message_id = body["id"]
     if body.get("site") != site.code:
         log.warning("sync message %s from %s refused: wrong_site", message_id, site.code)

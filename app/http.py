@@ -24,7 +24,10 @@ def json_body() -> dict:
             return {}
         raise DomainError("Kirim data sebagai JSON (Content-Type: application/json).",
                           code="unsupported_media_type", status=415)
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # "[[[[..." nested deeper than the parser goes
+        raise BadRequest("Data JSON terlalu bertingkat.") from None
     if data is None:
         raw = request.get_data(cache=True)
         if not raw.strip():

@@ -43,8 +43,8 @@ def service_rows(site: Site, now: dt.datetime) -> list[dict]:
     day = calendar.to_local(now).date()
     rows = []
     for service in queueing.services_at(site):
-        issued = queueing.issued_count(site, service, day)
-        state = calendar.availability(site, service, now, issued)
+        used = queueing.quota_used(site, service, day, now)
+        state = calendar.availability(site, service, now, used)
         n = waiting.get(service.id, 0)
         rows.append({
             "code": service.code, "name": service.name, "agency": service.agency.name,

@@ -256,7 +256,7 @@ def _board_asks_resync(ws) -> bool:
             return asked
         try:
             asked = asked or json.loads(raw).get("type") == "resync"
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             pass
     ws.close(1008, "terlalu banyak pesan")
     raise ConnectionClosed()

@@ -67,6 +67,7 @@ def test_issue_ticket_errors(api, payload, status, code):
     ("[1, 2]", "application/json", 400, "invalid_json"),
     ("service=ADM-KTP", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
     ("\xff\xfe", "application/json", 400, "invalid_json"),
+    ("[" * 20000, "application/json", 400, "invalid_json"),
 ])
 def test_malformed_bodies(client, data, content_type, status, code):
     r = client.post("/api/v1/sites/tabang/tickets", data=data, content_type=content_type)

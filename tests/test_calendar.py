@@ -85,3 +85,40 @@ def test_closed_service_refuses_tickets(db):
 def test_service_not_offered_at_a_mini_hall(db):
     state = calendar.availability(site("tabang"), service("SMS-PKB"), at(30, 9))
     assert state.code == "not_offered"
+
+
+def test_a_quota_of_zero_stops_walk_ins(db):
+    from app.models import SiteService
+    passport = service("IMI-PASPOR")
+    SiteService.update(daily_quota=0).where((SiteService.site == site("induk"))
+                                            & (SiteService.service == passport)).execute()
+    with pytest.raises(Conflict) as exc:
+        queueing.issue_ticket(site("induk"), passport, at(30, 9))
+    assert exc.value.code == "quota_reached"
+
+
+def test_walk_ins_leave_the_places_promised_to_online_bookings(db):
+    """Quota 4 with 2 places booked online: the 3rd walk-in is refused, and both booked
+    citizens can still check in."""
+    from app.models import SiteService
+    from app.models_booking import Appointment
+    induk, passport = site("induk"), service("IMI-PASPOR")
+    SiteService.update(daily_quota=4).where((SiteService.site == induk)
+                                            & (SiteService.service == passport)).execute()
+    for n in range(2):
+        Appointment.create(code=f"TEST{n}", site=induk, service=passport,
+                           day=dt.date(2026, 11, 30),
+                           start_at=dt.datetime(2026, 11, 30, 2, 30),
+                           end_at=dt.datetime(2026, 11, 30, 3, 0), name="Warga",
+                           nik_hash=str(n) * 64, nik_masked="6402********0001",
+                           phone="+6281200000000", created_at=dt.datetime(2026, 11, 29))
+    for _ in range(2):
+        queueing.issue_ticket(induk, passport, at(30, 9))
+    with pytest.raises(Conflict) as exc:
+        queueing.issue_ticket(induk, passport, at(30, 9, 1))
+    assert exc.value.code == "quota_reached"
+    for _ in range(2):
+        queueing.issue_ticket(induk, passport, at(30, 10, 25), source="appointment",
+                              due_at=at(30, 10, 30))
+    # once the booked slots are over, unclaimed places go back to walk-ins
+    assert queueing.quota_used(induk, passport, dt.date(2026, 11, 30), at(30, 11, 1)) == 4

@@ -14,6 +14,7 @@ from ..clock import as_utc_naive, iso, local_day
 from ..db import Slot, lock_rows, prepared, skip_locked, write_transaction
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Counter, CounterService, Service, Site, SiteService, Ticket, TicketEvent
+from ..models_booking import Appointment
 from . import calendar, numbering
 
 PRIORITY_GROUPS = {
@@ -172,6 +173,17 @@ def waiting_counts(site: Site, now: dt.datetime) -> dict[int, int]:
     return {service_id: n for service_id, n in rows}
 
 
+def quota_used(site: Site, service: Service, day: dt.date, now: dt.datetime) -> int:
+    """Places of the daily quota already taken: tickets issued, plus online bookings
+    that can still check in (their places are promised; walk-ins may not take them)."""
+    promised = (Appointment.select(pw.fn.COUNT(Appointment.id))
+                .where((Appointment.site == site) & (Appointment.service == service)
+                       & (Appointment.day == day) & (Appointment.status == "booked")
+                       & (Appointment.end_at > as_utc_naive(now)))
+                .scalar())
+    return issued_count(site, service, day) + promised
+
+
 def issued_count(site: Site, service: Service, day: dt.date) -> int:
     return (Ticket.select(pw.fn.COUNT(Ticket.id))
             .where((Ticket.site == site) & (Ticket.service == service) & (Ticket.day == day))
@@ -221,11 +233,11 @@ def issue_ticket(site: Site, service: Service, now: dt.datetime,
     state = calendar.availability(site, service, now)
     _require_open(state, source)
     with write_transaction():
-        if state.quota:  # PostgreSQL: the locked row serialises this service's counts
+        if state.quota is not None:  # PostgreSQL: the locked row serialises the count
             lock_rows(SiteService.select().where((SiteService.site == site)
                                                  & (SiteService.service == service))).first()
             _require_open(calendar.availability(
-                site, service, now, issued_count(site, service, day)), source)
+                site, service, now, quota_used(site, service, day, now)), source)
         seq = numbering.take_next(site, service.prefix, day)
         ticket = Ticket(
             site=site, service=service, day=day, prefix=service.prefix, seq=seq,

@@ -219,9 +219,11 @@ def sync_updates():
     try:
         since = max(0, int(request.args.get("since", "0")))
         limit = min(1000, max(1, int(request.args.get("limit", "500"))))
+        if since >= 2 ** 62:  # beyond any cursor the database can hold
+            raise ValueError
     except ValueError:
         raise Invalid("'since' dan 'limit' harus bilangan bulat.",
-                                  code="invalid_field") from None
+                      code="invalid_field") from None
     return jsonify(sync_domain.updates_since(site, since, limit))
 
 

@@ -378,14 +378,15 @@ def test_cancelled_and_unknown_codes(db):
 
 
 def test_check_in_is_not_refused_by_the_quota(db):
-    # Imigrasi at a Mini MPP: Tuesdays, 10 a day. Walk-ins use up the quota ...
-    SiteService.update(daily_quota=1).where(SiteService.site == site()).execute()
-    booking.set_settings(site(), service("IMI-PASPOR"), walk_in_share=0)
+    # Imigrasi at a Mini MPP: Tuesdays. Quota 2, half kept for walk-ins: one booking.
+    SiteService.update(daily_quota=2).where(SiteService.site == site()).execute()
+    booking.set_settings(site(), service("IMI-PASPOR"), walk_in_share=0.5)
     appt = book("10:00", day="2026-12-01", service_code="IMI-PASPOR")
     queueing.issue_ticket(site(), service("IMI-PASPOR"), at(1, 9, month=12))
+    # ... the walk-ins' share is used up: the booked place is not for walk-ins ...
     with pytest.raises(Conflict):
         queueing.issue_ticket(site(), service("IMI-PASPOR"), at(1, 9, 1, month=12))
-    # ... the booked citizen still gets a ticket.
+    # ... and the booked citizen gets a ticket.
     assert booking.check_in(site(), appt.code, at(1, 9, 30, month=12))[1].number == "E002"
 
 

@@ -159,6 +159,8 @@ def edit_kiosk(site_code, kiosk_code):
     creating = kiosk_code == "_new"
     kiosk = None if creating else kiosks.get_kiosk(site, kiosk_code)
     if request.method == "GET":
+        if creating:  # the new-kiosk form's own address, opened again (back, bookmark)
+            return redirect(url_for("printers.new_kiosk", site_code=site.code))
         values = {k: getattr(kiosk, k) for k in ("code", "name", "print_mode", "host",
                                                  "port", "paper_width", "qr_mode",
                                                  "active")}

@@ -348,3 +348,14 @@ def test_a_case_collected_at_the_hall_stays_collected_when_older_news_arrives(db
                       "body": {**older, "event": {**older["event"], "uid": "v" * 32}}}]):
         sync_domain.apply_updates(site, updates, updates[0]["seq"], MONDAY_9)
         assert Case.get_by_id(case.id).status == "picked_up"
+
+
+def test_an_officer_reads_a_case_but_does_not_change_it_at_the_hall(db, store):
+    _t, case = open_one()
+    officer = user("officer.disdukcapil")
+    cases.require_hall_staff(officer, case)  # reads: allowed
+    with pytest.raises(Forbidden):
+        cases.set_status_hall(case.tracking_code, "picked_up", MONDAY_9, officer)
+    with pytest.raises(Forbidden):
+        attachments.add_attachment(case.tracking_code, "ktp.png", png_bytes(), MONDAY_9,
+                                   officer, store, 1 << 20)

@@ -259,4 +259,6 @@ def test_edit_a_kiosk(client, db):
     r = client.post("/printers/tabang/kiosks/_new", data={**data, "code": "k2"})
     assert r.status_code == 409
     assert client.get("/printers/tabang/kiosks/new").status_code == 200
+    again = client.get("/printers/tabang/kiosks/_new")  # the form's action, reopened
+    assert again.status_code == 302 and again.headers["Location"].endswith("/kiosks/new")
     assert client.get("/printers/tabang/kiosks/nope").status_code == 404

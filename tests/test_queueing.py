@@ -159,3 +159,18 @@ def test_closing_a_busy_counter_is_refused(db):
     queueing.call_next(counter(), MONDAY_9)
     with pytest.raises(Conflict):
         queueing.set_counter_status(counter(), "closed", MONDAY_9)
+
+
+def test_a_transferred_ticket_counts_the_people_ahead_in_its_new_lane(db):
+    for m in range(3):
+        issue("ADM-KTP", now=MONDAY_9 + dt.timedelta(minutes=m))
+    moved = issue("ADM-KTP", now=MONDAY_9 + dt.timedelta(minutes=3))
+    assert queueing.waiting_before(moved, MONDAY_9) == 3
+    issue("IZN-NIB", now=MONDAY_9 + dt.timedelta(minutes=4))  # B001, issued after it
+    moved = queueing.transfer(moved.id, queueing.get_service("PTN-SK"),
+                              MONDAY_9 + dt.timedelta(minutes=5))  # lane P
+    assert queueing.waiting_before(Ticket.get_by_id(moved.id), MONDAY_9) == 0
+    into_b = issue("ADM-KTP", now=MONDAY_9 + dt.timedelta(minutes=6))
+    into_b = queueing.transfer(into_b.id, queueing.get_service("IZN-NIB"),
+                               MONDAY_9 + dt.timedelta(minutes=7))
+    assert queueing.waiting_before(Ticket.get_by_id(into_b.id), MONDAY_9) == 1  # B001

@@ -120,7 +120,7 @@ def add_attachment(code: str, filename, data: bytes, now: dt.datetime, user: Use
     """Check, store, and record an upload with its outbox message in one transaction.
     The file is written first under a fresh name; if the transaction fails it is removed."""
     case = cases.get_case(code)
-    cases.require_hall_staff(user, case)
+    cases.require_hall_writer(user, case)
     kind = check_content(data, max_bytes)
     uid = cases.new_uid()
     stored_name = f"{uid}.{KINDS[kind]}"

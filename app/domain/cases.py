@@ -135,6 +135,16 @@ def require_hall_staff(user: User, case: Case) -> None:
     raise Forbidden("Akun ini tidak berwenang atas berkas ini.")
 
 
+def require_hall_writer(user: User, case: Case) -> None:
+    """Changes made at the hall (attachments, picked up): its operators and supervisors,
+    and admin. The agency's officer reads the case but works on it from the centre."""
+    if user.role == "admin":
+        return
+    if user.role in ("operator", "supervisor") and user.site_id == case.site_id:
+        return
+    raise Forbidden("Hanya petugas lokasi berkas ini yang dapat mengubahnya di loket.")
+
+
 def require_officer(user: User, case: Case | None = None) -> None:
     if user.role == "admin":
         return
@@ -415,7 +425,7 @@ def set_status_hall(code: str, status: str, now: dt.datetime, user: User,
     naive = as_utc_naive(now)
     with write_transaction():
         case = _locked_case(code)
-        require_hall_staff(user, case)
+        require_hall_writer(user, case)
         _check_transition(case, status)
         case.status, case.updated_at = status, naive
         case.save(only=[Case.status, Case.updated_at])

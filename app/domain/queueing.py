@@ -124,10 +124,16 @@ def queue_key(ticket: Ticket, now_naive: dt.datetime) -> tuple:
             ticket.due_at or ticket.issued_at, ticket.issued_at, ticket.id)
 
 
+def _lane(prefix) -> pw.Expression:
+    """Tickets in the lane of `prefix`: those whose service now has that prefix (a
+    transferred ticket keeps its number, A001, but waits in its new service's lane)."""
+    return Ticket.service.in_(Service.select(Service.id).where(Service.prefix == prefix))
+
+
 def waiting_in_lane(site: Site, prefix: str, day: dt.date, now: dt.datetime) -> list[Ticket]:
     now_naive = as_utc_naive(now)
     return list(Ticket.select()
-                .where((Ticket.site == site) & (Ticket.day == day) & (Ticket.prefix == prefix)
+                .where((Ticket.site == site) & (Ticket.day == day) & _lane(prefix)
                        & (Ticket.status == "waiting"))
                 .order_by(*queue_order(now_naive)))
 
@@ -140,7 +146,8 @@ def waiting_before(ticket: Ticket, now: dt.datetime) -> int:
         return 0
     now_naive = as_utc_naive(now)
     key = dict(zip(_KEY_SLOTS, queue_key(ticket, now_naive)))
-    return _AHEAD_IN_LANE.scalar(site=ticket.site_id, day=ticket.day, prefix=ticket.prefix,
+    return _AHEAD_IN_LANE.scalar(site=ticket.site_id, day=ticket.day,
+                                 prefix=ticket.service.prefix,
                                  now=now_naive, **key)
 
 
@@ -148,7 +155,7 @@ _KEY_SLOTS = ("k_priority", "k_due", "k_time", "k_issued", "k_id")
 _AHEAD_IN_LANE = prepared(lambda: (
     Ticket.select(pw.fn.COUNT(Ticket.id))
     .where((Ticket.site == Slot("site")) & (Ticket.day == Slot("day"))
-           & (Ticket.prefix == Slot("prefix")) & (Ticket.status == "waiting")
+           & _lane(Slot("prefix")) & (Ticket.status == "waiting")
            & (pw.Tuple(*queue_order(Slot("now")))
               < pw.Tuple(*[Slot(name) for name in _KEY_SLOTS])))))
 

@@ -4,10 +4,13 @@ gthread workers: websockets (flask-sock) hold a thread each while a board is con
 so each worker has a pool of threads; kiosks and consoles use the rest.
 """
 import os
+import time
 
 from app.config import from_environment
 
 _env = from_environment()
+# One clock for every worker: MPP_CLOCK_START counts from the master's start (app/clock.py).
+os.environ.setdefault("MPP_CLOCK_ANCHOR", str(time.time()))
 bind = f"{_env['HOST']}:{_env['PORT']}"
 workers = int(_env["WEB_CONCURRENCY"])
 worker_class = "gthread"

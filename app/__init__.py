@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config.update({k: v for k, v in overrides.items() if k not in settings.SETTINGS})
     app.json.sort_keys = False
-    app.clock = Clock(env["MPP_CLOCK_START"])
+    app.clock = Clock.from_environment(env["MPP_CLOCK_START"])
     logging.basicConfig(level=env["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
 

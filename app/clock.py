@@ -4,6 +4,7 @@ MPP_CLOCK_START lets a demo or a black-box test run "inside opening hours": the 
 starts at that instant when the process starts and runs on in real time.
 """
 import datetime as dt
+import os
 import time
 from zoneinfo import ZoneInfo
 
@@ -11,14 +12,30 @@ UTC = dt.timezone.utc
 WITA = ZoneInfo("Asia/Makassar")
 
 
+ANCHOR_VARIABLE = "MPP_CLOCK_ANCHOR"
+
+
 class Clock:
-    def __init__(self, start_iso: str = ""):
+    """`start_iso` is the instant the clock shows at `anchor` (epoch seconds; default:
+    now). Every worker of one server must share the anchor, or each would start its
+    own clock when it boots and two workers would disagree on which call came first:
+    gunicorn.conf.py sets MPP_CLOCK_ANCHOR once in the master, before the fork."""
+
+    def __init__(self, start_iso: str = "", anchor: float | None = None):
         self._offset = 0.0
         if start_iso:
             start = dt.datetime.fromisoformat(start_iso)
             if start.tzinfo is None:
                 start = start.replace(tzinfo=WITA)
-            self._offset = start.timestamp() - time.time()
+            self._offset = start.timestamp() - (time.time() if anchor is None else anchor)
+
+    @classmethod
+    def from_environment(cls, start_iso: str) -> "Clock":
+        anchor = os.environ.get(ANCHOR_VARIABLE)
+        try:
+            return cls(start_iso, float(anchor) if anchor else None)
+        except ValueError:
+            return cls(start_iso)
 
     def now(self) -> dt.datetime:
         """Aware UTC datetime."""

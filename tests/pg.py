@@ -8,7 +8,7 @@ import secrets
 from .services_up import reachable
 
 HOST, PORT, USER = "127.0.0.1", 5432, "postgres"
-PREFIX = "mpp_coretests"
+PREFIX = "mpp_test"
 
 
 def available() -> bool:

@@ -16,13 +16,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 NIK_KEY = "shared-nik-hash-key-for-this-test"
 
 
-@pytest.fixture
-def pg_url():
-    name = f"mpp_apptsync_{secrets.token_hex(4)}"
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", name],
-                   check=False)
 
 
 def centre_server(tmp_path, url):
@@ -74,8 +67,8 @@ def centre_rows(url) -> dict:
     return {"appointments": rows, "inbox": inbox}
 
 
-def test_booked_at_the_centre_checked_in_at_the_hall_offline(tmp_path, pg_url):
-    with centre_server(tmp_path, pg_url) as centre, \
+def test_booked_at_the_centre_checked_in_at_the_hall_offline(tmp_path, pg_database):
+    with centre_server(tmp_path, pg_database) as centre, \
             hall_server(tmp_path, centre.url) as hall:
         a = book(centre, "09:00", NIKS[10])
         b = book(centre, "09:30", NIKS[11])
@@ -129,7 +122,7 @@ def test_booked_at_the_centre_checked_in_at_the_hall_offline(tmp_path, pg_url):
         logs = hall.log() + centre.log()
         for nik in NIKS[10:14]:
             assert nik not in logs
-    rows = centre_rows(pg_url)
+    rows = centre_rows(pg_database)
     assert rows["appointments"] == {a: "checked_in", b: "cancelled", c: "checked_in",
                                     d: "no_show"}
     assert rows["inbox"] == {"appointment.checked_in": 2, "appointment.no_show": 1}
@@ -143,7 +136,7 @@ def _feed(url) -> list[tuple]:
     return rows
 
 
-def test_centre_races_bookings_cancels_and_check_ins_without_deadlock(tmp_path, pg_url):
+def test_centre_races_bookings_cancels_and_check_ins_without_deadlock(tmp_path, pg_database):
     """At the centre every change of a hall's appointment takes the hall's feed lock
     first: simultaneous bookings keep the capacity and a gap-free feed, and cancellations
     racing batches of (new case + check-in) from the hall neither deadlock nor lose the
@@ -156,9 +149,9 @@ def test_centre_races_bookings_cancels_and_check_ins_without_deadlock(tmp_path, 
 
     from .test_booking_concurrency import _race
     from .test_cases_sync import _opened
-    with centre_server(tmp_path, pg_url) as centre:
+    with centre_server(tmp_path, pg_database) as centre:
         _race(centre)  # 40 at one slot: 4 places; one NIK at 20 slots: 1
-        feed = _feed(pg_url)
+        feed = _feed(pg_database)
         assert [kind for _seq, kind in feed] == ["appointment.booked"] * 5
         assert [seq for seq, _kind in feed] == [1, 2, 3, 4, 5]
 
@@ -194,19 +187,19 @@ def test_centre_races_bookings_cancels_and_check_ins_without_deadlock(tmp_path, 
             assert [m["status"] for m in r.json()["results"]] == ["stored", "stored"]
         assert "deadlock" not in centre.log().lower()
         assert "Traceback" not in centre.log()
-    rows = centre_rows(pg_url)
+    rows = centre_rows(pg_database)
     assert {rows["appointments"][code] for code in codes} == {"checked_in"}
-    feed = _feed(pg_url)
+    feed = _feed(pg_database)
     assert [seq for seq, _kind in feed] == list(range(1, len(feed) + 1))
     cancelled = sum(r.status_code == 200 for r in cancels)
     assert sum(kind == "appointment.cancelled" for _s, kind in feed) == cancelled
 
 
-def test_the_halls_sender_thread_pulls_and_reports_on_its_own(tmp_path, pg_url):
+def test_the_halls_sender_thread_pulls_and_reports_on_its_own(tmp_path, pg_database):
     """No `mpp sync`: the hall's background sender pulls the booking and sends the
     check-in up by itself; a cancellation at the centre comes down the same way."""
     import time
-    with centre_server(tmp_path, pg_url) as centre:
+    with centre_server(tmp_path, pg_database) as centre:
         hall = Server(tmp_path / "hall", workers=2, threads=4, env={
             "MPP_ROLE": "site", "MPP_SITES": "tabang", "CENTRAL_URL": centre.url,
             "SYNC_SECRET": KEY, "SYNC_INTERVAL_SECONDS": "0.3",
@@ -230,4 +223,4 @@ def test_the_halls_sender_thread_pulls_and_reports_on_its_own(tmp_path, pg_url):
             # (polling with check-ins would check b in before the cancellation arrives)
             until(lambda: centre_view(hall, b, NIKS[21])["status"] == "cancelled")
             assert check_in(hall, b).json()["error"]["code"] == "appointment_cancelled"
-    assert centre_rows(pg_url)["inbox"] == {"appointment.checked_in": 1}
+    assert centre_rows(pg_database)["inbox"] == {"appointment.checked_in": 1}

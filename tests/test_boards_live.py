@@ -6,7 +6,6 @@
 """
 import json
 import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -260,21 +259,14 @@ def test_a_silent_board_is_dropped_by_the_ping(tmp_path):
         silent.close(), live.close()
 
 
-@pytest.fixture
-def postgres_db():
-    name = f"mpp_boards_{uuid.uuid4().hex[:8]}"
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", name],
-                   check=False)
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_three_workers_with_redis(tmp_path, postgres_db):
+def test_three_workers_with_redis(tmp_path, pg_database):
     prefix = f"test-boards-{uuid.uuid4().hex[:8]}:"
     env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "BOARD_CHANNEL_PREFIX": prefix,
-           "DATABASE_URL": postgres_db}
+           "DATABASE_URL": pg_database}
     with Server(tmp_path / "srv", workers=3, threads=32, env=env) as server:
         assert "BOARDS WILL MISS CALLS" not in server.log()
         hall = [Board(server, "tabang") for _ in range(45)]

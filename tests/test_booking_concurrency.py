@@ -1,7 +1,6 @@
 """No overbooking across real gunicorn workers: many simultaneous bookings for one slot
 give exactly its capacity; one NIK gets one booking a day. SQLite (the hall) and
 PostgreSQL (the centre), and rate limits counted across workers."""
-import subprocess
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -73,19 +72,12 @@ def test_rate_limit_is_shared_by_workers(tmp_path):
         assert codes == [404] * 10 + [429] * 5
 
 
-@pytest.fixture
-def pg_url():
-    name = f"mpp_booking_{uuid.uuid4().hex[:8]}"
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force",
-                    name], check=False)
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_no_overbooking_across_workers_postgres(tmp_path, pg_url):
-    env = {"DATABASE_URL": pg_url}
+def test_no_overbooking_across_workers_postgres(tmp_path, pg_database):
+    env = {"DATABASE_URL": pg_database}
     with Server(tmp_path / "data", workers=3, threads=16, env=env) as server:
         _race(server)
         assert "Traceback" not in server.log()
@@ -99,9 +91,9 @@ def _checkins(server, n):
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_rate_limits_in_postgres_and_in_redis(tmp_path, pg_url):
+def test_rate_limits_in_postgres_and_in_redis(tmp_path, pg_database):
     import redis
-    env = {"DATABASE_URL": pg_url, "RATE_LIMITS": "on", "RATE_LIMIT_CHECKIN": "5/hour"}
+    env = {"DATABASE_URL": pg_database, "RATE_LIMITS": "on", "RATE_LIMIT_CHECKIN": "5/hour"}
     with Server(tmp_path / "data", workers=2, threads=8, env=env) as server:
         assert _checkins(server, 8) == [404] * 5 + [429] * 3
     prefix = f"mpp-test-{uuid.uuid4().hex[:8]}:"

@@ -12,17 +12,13 @@ from app.domain import cases
 from app.domain import sync as sync_domain
 from app.models import Site
 
-from .test_cases_sync import pg_url  # noqa: F401  (fixture)
-
-pytestmark = [pytest.mark.postgres,
-              # app/db.py passes autorollback=True (deprecated in peewee 4): not ours
-              pytest.mark.filterwarnings("ignore:Peewee no longer uses:DeprecationWarning")]
+pytestmark = [pytest.mark.postgres]
 NAIVE = dt.datetime(2026, 11, 30, 1, 0)
 
 
 @pytest.fixture
-def pg_app(pg_url, tmp_path):  # noqa: F811
-    app = create_app({"DATA_DIR": str(tmp_path), "DATABASE_URL": pg_url,
+def pg_app(pg_database, tmp_path):
+    app = create_app({"DATA_DIR": str(tmp_path), "DATABASE_URL": pg_database,
                       "MPP_ROLE": "central", "SECRET_KEY": "t"})
     with app.app_context():
         from app.cli import setup

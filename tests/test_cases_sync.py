@@ -22,18 +22,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 KEY = secrets.token_urlsafe(24)
 
 
-@pytest.fixture
-def pg_url():
-    name = f"mpp_cases_{secrets.token_hex(4)}"
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", name],
-                   check=False)
 
 
-def central(tmp_path, pg_url):
+def central(tmp_path, pg_database):
     return Server(tmp_path / "central", workers=2, threads=4, env={
-        "DATABASE_URL": pg_url, "MPP_ROLE": "central", "SYNC_KEYS": f"tabang:{KEY}"})
+        "DATABASE_URL": pg_database, "MPP_ROLE": "central", "SYNC_KEYS": f"tabang:{KEY}"})
 
 
 def hall(tmp_path, central_url, **env):
@@ -43,8 +36,8 @@ def hall(tmp_path, central_url, **env):
         "SYNC_MAX_BACKOFF_SECONDS": "1.5", **env})
 
 
-def central_counts(pg_url) -> dict:
-    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+def central_counts(pg_database) -> dict:
+    with psycopg2.connect(pg_database) as conn, conn.cursor() as cur:
         cur.execute("select count(*), count(distinct tracking_code) from case_record")
         cases, distinct = cur.fetchone()
         cur.execute("select count(*) from inbox_message")
@@ -100,8 +93,8 @@ def kill(server):
     server.process.wait()
 
 
-def test_cases_up_and_status_down(tmp_path, pg_url):
-    with central(tmp_path, pg_url) as centre, hall(tmp_path, centre.url) as site:
+def test_cases_up_and_status_down(tmp_path, pg_database):
+    with central(tmp_path, pg_database) as centre, hall(tmp_path, centre.url) as site:
         operator = auth(site, "operator.tabang")
         answer = {}
         codes = [open_case_via_api(site, operator, answer) for _ in range(3)]
@@ -150,12 +143,12 @@ def test_cases_up_and_status_down(tmp_path, pg_url):
                               headers=auth(site, "supervisor.tabang"), timeout=10).json()
         assert status["waiting"] == 0 and status["last_success_at"]
         assert NIK not in site.log() and NIK not in centre.log()
-    counts = central_counts(pg_url)
+    counts = central_counts(pg_database)
     assert counts["cases"] == counts["inbox"] - 2 == 3  # + attachment + picked_up
 
 
-def test_refused_requests_at_the_real_centre(tmp_path, pg_url):
-    with central(tmp_path, pg_url) as centre:
+def test_refused_requests_at_the_real_centre(tmp_path, pg_database):
+    with central(tmp_path, pg_database) as centre:
         path = "/api/v1/sync/updates?since=0"
 
         def get(headers):
@@ -179,24 +172,24 @@ def test_refused_requests_at_the_real_centre(tmp_path, pg_url):
         assert f"sync request refused: {reason}" in log
 
 
-def test_centre_killed_mid_batch_then_restarted(tmp_path, pg_url):
-    centre = central(tmp_path, pg_url).start()
+def test_centre_killed_mid_batch_then_restarted(tmp_path, pg_database):
+    centre = central(tmp_path, pg_database).start()
     site = hall(tmp_path, centre.url, SYNC_BATCH="20", SYNC_SENDER="on")
     site.start()  # migrates and loads the hall's data, then we stop it to fill a backlog
     site.stop()
     make_backlog(site.data_dir, 400)
     site.start()
     try:
-        wait_for(lambda: central_counts(pg_url)["cases"] >= 40, 60, 0.05)
+        wait_for(lambda: central_counts(pg_database)["cases"] >= 40, 60, 0.05)
         kill(centre)
-        arrived_before = central_counts(pg_url)["cases"]
+        arrived_before = central_counts(pg_database)["cases"]
         assert arrived_before < 400, "the backlog drained before the kill"
         operator = auth(site, "operator.tabang")
         opened_while_down = [open_case_via_api(site, operator) for _ in range(3)]
         centre.start()
-        wait_for(lambda: central_counts(pg_url)["cases"] == 403, 90, 0.3)
+        wait_for(lambda: central_counts(pg_database)["cases"] == 403, 90, 0.3)
         time.sleep(1.0)  # any straggler re-send would show up now
-        counts = central_counts(pg_url)
+        counts = central_counts(pg_database)
         assert counts == {"cases": 403, "distinct": 403, "inbox": 403, "forwarded": 403,
                           "forwarded_cases": 403}
         officer = auth(centre, "officer.disdukcapil")
@@ -209,8 +202,8 @@ def test_centre_killed_mid_batch_then_restarted(tmp_path, pg_url):
         centre.stop()
 
 
-def test_lost_acknowledgements_still_exactly_once(tmp_path, pg_url):
-    with central(tmp_path, pg_url) as centre:
+def test_lost_acknowledgements_still_exactly_once(tmp_path, pg_database):
+    with central(tmp_path, pg_database) as centre:
         proxy = DropProxy(centre.port, drop=3)
         try:
             with hall(tmp_path, proxy.url, SYNC_BATCH="10") as site:
@@ -227,28 +220,28 @@ def test_lost_acknowledgements_still_exactly_once(tmp_path, pg_url):
                 assert "Pusat tidak dapat dihubungi" in status["last_error"]
         finally:
             proxy.close()
-    counts = central_counts(pg_url)
+    counts = central_counts(pg_database)
     assert counts == {"cases": 12, "distinct": 12, "inbox": 12, "forwarded": 12,
                       "forwarded_cases": 12}
 
 
-def test_hall_restarted_mid_send(tmp_path, pg_url):
-    with central(tmp_path, pg_url) as centre:
+def test_hall_restarted_mid_send(tmp_path, pg_database):
+    with central(tmp_path, pg_database) as centre:
         site = hall(tmp_path, centre.url, SYNC_BATCH="20")
         site.start()
         site.stop()
         make_backlog(site.data_dir, 400)
         site.start()
         try:
-            wait_for(lambda: central_counts(pg_url)["cases"] >= 20, 60, 0.05)
+            wait_for(lambda: central_counts(pg_database)["cases"] >= 20, 60, 0.05)
             kill(site)
-            assert central_counts(pg_url)["cases"] < 400, "drained before the kill"
+            assert central_counts(pg_database)["cases"] < 400, "drained before the kill"
             site.start()
-            wait_for(lambda: central_counts(pg_url)["cases"] == 400, 90, 0.3)
+            wait_for(lambda: central_counts(pg_database)["cases"] == 400, 90, 0.3)
             time.sleep(1.0)
         finally:
             site.stop()
-    counts = central_counts(pg_url)
+    counts = central_counts(pg_database)
     assert counts == {"cases": 400, "distinct": 400, "inbox": 400, "forwarded": 400,
                       "forwarded_cases": 400}
 
@@ -268,12 +261,12 @@ def _opened(n: int) -> dict:
     return {"body": json.dumps(body, sort_keys=True, separators=(",", ":"))}
 
 
-def test_the_same_batch_twice_at_once(tmp_path, pg_url):
+def test_the_same_batch_twice_at_once(tmp_path, pg_database):
     """A hall that timed out re-sends while the centre's other worker still stores the
     first copy: the unique message id decides, each message is stored exactly once."""
     from concurrent.futures import ThreadPoolExecutor
     path = "/api/v1/sync/cases"
-    with central(tmp_path, pg_url) as centre:
+    with central(tmp_path, pg_database) as centre:
         for round_ in range(3):
             body = json.dumps({"messages": [_opened(i) for i in range(60)]}).encode()
 
@@ -287,6 +280,6 @@ def test_the_same_batch_twice_at_once(tmp_path, pg_url):
             assert first.status_code == second.status_code == 200, (first.text, second.text)
             for a, b in zip(first.json()["results"], second.json()["results"]):
                 assert sorted([a["status"], b["status"]]) == ["duplicate", "stored"], (a, b)
-    counts = central_counts(pg_url)
+    counts = central_counts(pg_database)
     assert counts == {"cases": 180, "distinct": 180, "inbox": 180, "forwarded": 180,
                       "forwarded_cases": 180}

@@ -31,7 +31,7 @@ def app(pg_app):
 def test_the_lane_really_runs_on_postgresql(db):
     assert not is_sqlite()
     assert database.execute_sql("SELECT current_database()").fetchone()[0].startswith(
-        "mpp_coretests_")
+        "mpp_test_")
 
 
 def test_setup_migrates_an_empty_database_and_is_idempotent(pg_database, tmp_path):

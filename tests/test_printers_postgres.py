@@ -1,6 +1,5 @@
 """The print queue on PostgreSQL (the central role): several worker threads, one
 printer each in flight, every job printed exactly once."""
-import secrets
 import threading
 import time
 
@@ -11,34 +10,22 @@ from app.db import database
 
 from .fake_printer import FakePrinter
 
-pytestmark = [pytest.mark.postgres,
-              # app/db.py still passes peewee's retired autorollback option
-              pytest.mark.filterwarnings("ignore:Peewee no longer uses:DeprecationWarning")]
+pytestmark = [pytest.mark.postgres]
 
 
 @pytest.fixture
-def pg_app(tmp_path):
-    psycopg2 = pytest.importorskip("psycopg2")
-    name = f"mpp_printers_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="test")
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    try:
-        app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test",
-                          "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
-                          "MPP_CLOCK_START": "2026-11-30T09:00:00+08:00"})
-        with app.app_context():
-            from app.cli import setup
-            setup()
-        database.connect(reuse_if_open=True)
-        yield app
-    finally:
-        if database.obj is not None:
-            if not database.is_closed():
-                database.close()
-            database.obj.close_all()
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+def pg_app(pg_database, tmp_path):
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test",
+                      "DATABASE_URL": pg_database,
+                      "MPP_CLOCK_START": "2026-11-30T09:00:00+08:00"})
+    with app.app_context():
+        from app.cli import setup
+        setup()
+    database.connect(reuse_if_open=True)
+    yield app
+    if not database.is_closed():
+        database.close()
+    database.obj.close_all()
 
 
 def test_workers_on_postgres_print_every_job_once(pg_app):

@@ -11,7 +11,9 @@ Mini MPP Antrian is starting on {base}
   Operator console      {base}/loket       login operator.tabang / {env['DEMO_PASSWORD']}
   TV board (Tabang)     {base}/boards/tabang
   Online booking        {base}/booking
-  Ticket tracking       {base}/lacak
+  Case tracking         {base}/lacak
+  Officer inbox         {base}/pusat/berkas  login officer.disdukcapil / {env['DEMO_PASSWORD']}
+  Printers (Tabang)     {base}/printers/tabang  login supervisor.tabang
   API description       {base}/api/v1/openapi.json
   Demo accounts: admin, operator.<site>, supervisor.<site>, officer.<agency>
   (password: DEMO_PASSWORD, '{env['DEMO_PASSWORD']}' now)

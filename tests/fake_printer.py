@@ -81,3 +81,23 @@ class FakePrinter:
                 return True
             time.sleep(0.05)
         return False
+
+
+def print_with_worker_threads(app, printer, expected: int, threads: int = 4,
+                              timeout: float = 30) -> bool:
+    """Run `threads` PrintWorkers at once until the printer got `expected` jobs (plus a
+    moment for any duplicate to arrive); True when they all came."""
+    from printers.worker import PrintWorker
+    workers = [PrintWorker(app, owner=f"w{i}") for i in range(threads)]
+    running = [threading.Thread(target=w.run, args=(0.05,)) for w in workers]
+    for t in running:
+        t.start()
+    try:
+        arrived = printer.wait_for_jobs(expected, timeout=timeout)
+        time.sleep(0.5)  # a second copy of any job would land now
+        return arrived
+    finally:
+        for w in workers:
+            w.stop()
+        for t in running:
+            t.join(timeout=10)

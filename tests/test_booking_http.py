@@ -10,6 +10,8 @@ from app.clock import Clock
 from app.db import database
 from app.models_booking import Appointment
 
+from .pages import csrf_from
+
 NIK = "6402121708850003"
 NIK2 = "6402065508920001"
 
@@ -295,10 +297,6 @@ def test_rate_limit_specs():
 
 
 # --- public pages ------------------------------------------------------------------------
-
-def csrf_from(html: str) -> str:
-    return re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)  # on every page
-
 
 def test_booking_steps(client):
     html = client.get("/booking").get_data(as_text=True)

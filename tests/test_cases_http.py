@@ -14,6 +14,7 @@ from app.models_cases import Case, InboxMessage, OutboxMessage
 
 from .casekit import NIK, bomb_png, pdf_bytes, png_bytes
 from .conftest import Api
+from .pages import logged_in
 
 KEY = "tabang-test-key"
 
@@ -298,14 +299,9 @@ def test_openapi_lists_every_cases_route(app, client):
 
 # --- pages ---------------------------------------------------------------------------
 
-def login(client, username):
-    r = client.post("/loket/masuk", data={"username": username, "password": "demo"})
-    assert r.status_code == 302, r.get_data(as_text=True)
-
-
 def test_console_buka_berkas_flow(client, operator):
     ticket = serve(operator)
-    login(client, "operator.tabang")
+    logged_in(client, "operator.tabang")
     panel = client.get("/loket/tabang/L1").get_data(as_text=True)
     assert "Buka berkas" in panel
     form = client.get(f"/loket/tabang/L1/berkas?ticket={ticket['id']}")
@@ -329,14 +325,14 @@ def test_console_buka_berkas_flow(client, operator):
 
 def test_officer_pages_and_link_status(client, operator):
     code, _ = open_case(operator)
-    login(client, "officer.disdukcapil")
+    logged_in(client, "officer.disdukcapil")
     inbox = client.get("/pusat/berkas?status=received").get_data(as_text=True)
     assert code in inbox
     assert code in client.get(f"/pusat/berkas/{code}").get_data(as_text=True)
     r = client.post(f"/pusat/berkas/{code}/status", data={"status": "done"})
     assert r.status_code == 409
     client.post("/loket/keluar")
-    login(client, "supervisor.tabang")
+    logged_in(client, "supervisor.tabang")
     page = client.get("/pengawas/tabang/tautan").get_data(as_text=True)
     assert 'data-link="waiting">1 (1 berkas baru)' in page
     assert client.get("/pengawas/kota-bangun/tautan").status_code == 403
@@ -345,7 +341,7 @@ def test_officer_pages_and_link_status(client, operator):
 def test_html_upload_above_the_global_cap_with_csrf(app, client, operator):
     import re
     code, _ = open_case(operator)
-    login(client, "operator.tabang")
+    logged_in(client, "operator.tabang")
     app.config["WTF_CSRF_ENABLED"] = True
     page = client.get(f"/loket/berkas/{code}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -361,7 +357,7 @@ def test_html_upload_above_the_global_cap_with_csrf(app, client, operator):
 
 
 def test_supervisor_finds_the_link_status(client):
-    login(client, "supervisor.tabang")
+    logged_in(client, "supervisor.tabang")
     page = client.get("/loket/").get_data(as_text=True)
     assert "/pengawas/tabang/tautan" in page
     r = client.get("/pengawas/tabang/tautan", headers={"HX-Request": "true"})
@@ -370,7 +366,7 @@ def test_supervisor_finds_the_link_status(client):
 
 def test_operator_finds_a_case_by_code(client, operator):
     code, _ = open_case(operator)
-    login(client, "operator.tabang")
+    logged_in(client, "operator.tabang")
     page = client.get("/loket/berkas").get_data(as_text=True)
     assert code in page and NIK not in page
     r = client.get("/loket/berkas?kode=" + code.lower())

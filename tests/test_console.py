@@ -6,12 +6,7 @@ import pytest
 
 from app.models import Ticket
 
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'"X-CSRFToken": "([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
+from .pages import csrf_from, login
 
 
 @pytest.fixture
@@ -22,12 +17,6 @@ def csrf_app(app):
 
 def csrf_headers(client, page="/k/tabang"):
     return {"HX-Request": "true", "X-CSRFToken": csrf_from(client.get(page).get_data(as_text=True))}
-
-
-def login(client, username="operator.tabang", password="demo"):
-    page = client.get("/loket/masuk").get_data(as_text=True)
-    return client.post("/loket/masuk", data={"username": username, "password": password,
-                                             "csrf_token": csrf_from(page)})
 
 
 def test_login_without_csrf_is_refused(csrf_app):

@@ -10,22 +10,9 @@ from app.models import Site
 from printers.models import Kiosk, PrintJob
 
 from .escpos_parser import parse
+from .pages import csrf_from, logged_in
 
 MM = 72 / 25.4
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'"X-CSRFToken": "([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
-def login(client, username):
-    page = client.get("/loket/masuk").get_data(as_text=True)
-    r = client.post("/loket/masuk", data={"username": username, "password": "demo",
-                                          "csrf_token": csrf_from(page)})
-    assert r.status_code == 302, r.get_data(as_text=True)
 
 
 def kiosk_post(client, path, data=None, kiosk=None):
@@ -210,7 +197,7 @@ def test_live_ticket_page_counts_people_ahead(client, api):
     ("supervisor.tabang", 200), ("admin", 200), ("supervisor.anggana", 403),
     ("operator.tabang", 403)])
 def test_printer_page_is_for_the_halls_supervisor_and_admin(client, user, status):
-    login(client, user)
+    logged_in(client, user)
     assert client.get("/printers/tabang").status_code == status
     assert client.get("/printers/tabang/kiosks/k1").status_code == status
 
@@ -229,7 +216,7 @@ def test_supervisor_sees_a_failed_job_and_reprints_it(client, db):
     job = PrintJob.get(PrintJob.ticket == tid)
     PrintJob.update(status="failed", last_error="Kertas printer habis.").where(
         PrintJob.id == job.id).execute()
-    login(client, "supervisor.tabang")
+    logged_in(client, "supervisor.tabang")
     html = client.get("/printers/tabang").get_data(as_text=True)
     assert job.data["number"] in html and "Kertas printer habis." in html
     assert "bermasalah" in html and kiosk.name in html
@@ -242,7 +229,7 @@ def test_supervisor_sees_a_failed_job_and_reprints_it(client, db):
 
 
 def test_edit_a_kiosk(client, db):
-    login(client, "supervisor.tabang")
+    logged_in(client, "supervisor.tabang")
     form = client.get("/printers/tabang/kiosks/k1").get_data(as_text=True)
     data = {"csrf_token": csrf_from(form), "code": "k1", "name": "Kiosk Lobi",
             "print_mode": "escpos-network", "host": "192.168.10.40", "port": "9100",

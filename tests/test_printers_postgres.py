@@ -1,14 +1,12 @@
 """The print queue on PostgreSQL (the central role): several worker threads, one
 printer each in flight, every job printed exactly once."""
-import threading
-import time
 
 import pytest
 
 from app import create_app
 from app.db import database
 
-from .fake_printer import FakePrinter
+from .fake_printer import FakePrinter, print_with_worker_threads
 
 pytestmark = [pytest.mark.postgres]
 
@@ -33,7 +31,6 @@ def test_workers_on_postgres_print_every_job_once(pg_app):
     from app.models import Site
     from printers import kiosks, service
     from printers.models import PrintJob
-    from printers.worker import PrintWorker
 
     from .escpos_parser import parse
 
@@ -48,18 +45,7 @@ def test_workers_on_postgres_print_every_job_once(pg_app):
         tickets = [service.issue_at_kiosk(site, queueing.get_service("ADM-KTP"),
                                           made[i % 3], now, lambda t: f"http://x/t/{t}")[0]
                    for i in range(15)]
-        workers = [PrintWorker(pg_app, owner=f"pg{i}") for i in range(4)]
-        threads = [threading.Thread(target=w.run, args=(0.05,)) for w in workers]
-        for t in threads:
-            t.start()
-        try:
-            assert printer.wait_for_jobs(15, timeout=40)
-            time.sleep(0.5)
-        finally:
-            for w in workers:
-                w.stop()
-            for t in threads:
-                t.join(timeout=10)
+        assert print_with_worker_threads(pg_app, printer, 15, timeout=40)
     printed = sorted(line for job in printer.jobs for line, w, *_ in parse(job).lines
                      if w >= 4)
     assert printed == sorted(t.number for t in tickets)

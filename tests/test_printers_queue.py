@@ -1,7 +1,6 @@
 """The print queue against a real TCP listener on loopback standing in for the printer:
 jobs arrive, survive a printer that is down or out of paper, and print exactly once."""
 import datetime as dt
-import threading
 import time
 
 import pytest
@@ -14,7 +13,7 @@ from printers.worker import PrintWorker
 
 from .conftest import MONDAY_9
 from .escpos_parser import parse
-from .fake_printer import FakePrinter
+from .fake_printer import FakePrinter, print_with_worker_threads
 from .servers import free_port
 
 GIVE_UP = dt.timedelta(minutes=30)
@@ -160,18 +159,7 @@ def test_many_worker_threads_print_every_job_once(app, db):
         kiosk_a = network_kiosk(printer.port, code="k1")
         kiosk_b = network_kiosk(printer.port, code="k2")
         tickets = [issue(kiosk_a if i % 2 else kiosk_b)[0] for i in range(16)]
-        workers = [PrintWorker(app, owner=f"t{i}") for i in range(4)]
-        threads = [threading.Thread(target=w.run, args=(0.05,)) for w in workers]
-        for t in threads:
-            t.start()
-        try:
-            assert printer.wait_for_jobs(16, timeout=30)
-            time.sleep(0.5)
-        finally:
-            for w in workers:
-                w.stop()
-            for t in threads:
-                t.join(timeout=10)
+        assert print_with_worker_threads(app, printer, 16, timeout=30)
     printed = sorted(line for job in printer.jobs for line, w, *_ in parse(job).lines
                      if w >= 4)
     assert printed == sorted(t.number for t in tickets)

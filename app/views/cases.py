@@ -15,7 +15,7 @@ from ..http import now
 from ..models import Agency, Service, Site
 from ..ratelimit import limit
 from ..synclink import attachment_dir
-from .cases_api import send_attachment
+from .cases_api import send_attachment, send_receipt
 
 bp = Blueprint("cases", __name__)
 
@@ -142,10 +142,7 @@ def hall_download(code, uid):
 @bp.get("/loket/berkas/<code>/tanda-terima.pdf")
 @login_required
 def hall_receipt(code):
-    case = _hall_case(code)
-    return receipts.receipt_pdf(case, now()), 200, {
-        "Content-Type": "application/pdf", "Cache-Control": "private, no-store",
-        "Content-Disposition": f'inline; filename="{case.tracking_code}.pdf"'}
+    return send_receipt(_hall_case(code))
 
 
 # --- public tracking -----------------------------------------------------------------

@@ -115,6 +115,13 @@ def send_attachment(case, uid):
     return response
 
 
+def send_receipt(case):
+    """The tanda terima as a PDF response (console and API alike)."""
+    return receipts.receipt_pdf(case, now()), 200, {
+        "Content-Type": "application/pdf", "Cache-Control": "private, no-store",
+        "Content-Disposition": f'inline; filename="{case.tracking_code}.pdf"'}
+
+
 @bp.get("/api/v1/cases/<code>/attachments/<uid>")
 @token_required
 def download(code, uid):
@@ -124,11 +131,7 @@ def download(code, uid):
 @bp.get("/api/v1/cases/<code>/receipt.pdf")
 @token_required
 def receipt(code):
-    case = _staff_case(code)
-    pdf = receipts.receipt_pdf(case, now())
-    return pdf, 200, {"Content-Type": "application/pdf",
-                      "Content-Disposition": f'inline; filename="{case.tracking_code}.pdf"',
-                      "Cache-Control": "private, no-store"}
+    return send_receipt(_staff_case(code))
 
 
 @bp.post("/api/v1/cases/<code>/status")

@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(
         SETTINGS=env,
         DATA_DIR=data_dir,
+        ATTACHMENT_DIR=data_dir / "attachments",
         DATABASE_URL=env["DATABASE_URL"] or sqlite_url(data_dir),
         SECRET_KEY=env["SECRET_KEY"] or settings.secret_key_for(data_dir),
         MAX_CONTENT_LENGTH=int(env["MAX_BODY_BYTES"]),

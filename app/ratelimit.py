@@ -121,7 +121,7 @@ def check(name: str, now: dt.datetime | None = None) -> int | None:
 
 
 def too_many(retry_after: int):
-    from .web import error_response
+    from .web.plumbing import error_response
     response, status = error_response(
         429, "too_many_requests",
         f"Terlalu banyak permintaan. Coba lagi dalam {retry_after} detik. "

@@ -114,12 +114,8 @@ class LocalTransport:
         site_code = json.loads(messages[0]["body"])["site"]
         site = Site.get(Site.code == site_code)
         return domain.receive_batch(site, messages, self.app.clock.now(),
-                                    attachment_dir(self.app),
+                                    self.app.config["ATTACHMENT_DIR"],
                                     int(self.app.config["SETTINGS"]["UPLOAD_MAX_BYTES"]))
-
-
-def attachment_dir(app):
-    return app.config["DATA_DIR"] / "attachments"
 
 
 def transport_for(app):
@@ -147,7 +143,7 @@ def sync_site(app, site: Site, transport, batch: int | None = None, renew=None) 
     settings = app.config["SETTINGS"]
     batch = batch or int(settings["SYNC_BATCH"])
     max_bytes = int(settings["SYNC_MAX_BODY_BYTES"]) // 2
-    store = attachment_dir(app)
+    store = app.config["ATTACHMENT_DIR"]
     stats = {"delivered": 0, "refused": 0, "updates": 0}
     if app.config["MPP_ROLE"] == "site":  # no-shows are decided at the hall, link or not
         apptsync.sweep_no_shows(site, app.clock.now())

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import selectors
-import statistics
 import sys
 import tempfile
 import threading

@@ -16,20 +16,21 @@ import socket
 import time
 from urllib.parse import urlparse
 
-from flask import (Blueprint, current_app, g, jsonify, render_template, request,
+from flask import (Blueprint, current_app, g, jsonify, request,
                    send_file)
-from flask_login import current_user, login_required
+from flask_login import login_required
 from flask_sock import ConnectionClosed, Sock
 
 from app.clock import local_day
 from app.db import database
-from app.domain import queueing
-from app.errors import DomainError, Forbidden, NotFound
-from app.http import field, json_body, now
+from app.domain import accounts, queueing
+from app.errors import DomainError, NotFound
+from app.web import openapi
+from app.web.auth import signed_in_user, token_required
+from app.web.inputs import field, json_body, now
+from app.web.plumbing import csrf
+from app.web.responses import page_or_fragment
 from app.models import Counter, Ticket
-from app.views import openapi
-from app.views.api import token_required
-from app.web import csrf
 
 from . import audio, shutting_down, speech
 from .hub import HubFull, socket_writable
@@ -73,9 +74,7 @@ def board(site_code):
     state = filter_state(board_state(site, now()), counters, services)
     context = {"site": site, "state": state, "filters": {"counters": counters,
                                                          "services": services}}
-    if request.headers.get("HX-Request"):
-        return render_template("boards/_regions.html", **context)
-    return render_template("boards/board.html", **context)
+    return page_or_fragment("boards/board.html", "boards/_regions.html", **context)
 
 
 @bp.get("/boards/<site_code>/status.json")
@@ -116,7 +115,7 @@ def call_audio(site_code, spec):
 @login_required
 def running_text(site_code):
     site = queueing.get_site(site_code)
-    user = current_user.user
+    user = signed_in_user()
     _require_supervisor(user, site)
     saved = False
     if request.method == "POST":
@@ -124,10 +123,8 @@ def running_text(site_code):
                             running_text=request.form.get("text", ""),
                             reading_style=request.form.get("reading_style") or None)
         saved = True
-    template = ("boards/_running_text_form.html" if request.headers.get("HX-Request")
-                else "boards/running_text.html")
-    return render_template(template, site=site, saved=saved,
-                           reading_styles=speech.READING_STYLES)
+    return page_or_fragment("boards/running_text.html", "boards/_running_text_form.html",
+                            site=site, saved=saved, reading_styles=speech.READING_STYLES)
 
 
 @bp.post("/api/v1/sites/<site_code>/running-text")
@@ -146,9 +143,8 @@ def api_running_text(site_code):
 
 
 def _require_supervisor(user, site):
-    if user.role == "admin" or (user.role == "supervisor" and user.site_id == site.id):
-        return
-    raise Forbidden(f"Hanya supervisor {site.name} yang dapat mengubah teks berjalan.")
+    accounts.require_site_role(user, site, ("supervisor",), f"Hanya supervisor {site.name} "
+                               "yang dapat mengubah teks berjalan.")
 
 
 # --- the websocket --------------------------------------------------------------------

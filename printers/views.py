@@ -1,12 +1,15 @@
 """Printing over HTTP: the ticket as PDF and ESC/POS (API), the kiosk's print status
 and reprint, the supervisor's printer page and the kiosk settings (admin)."""
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
-from app.domain import queueing
-from app.errors import Conflict, Forbidden, Invalid
-from app.http import now, track_url
-from app.views import openapi
+from app.domain import accounts, queueing
+from app.errors import Conflict, Invalid
+from app.web import openapi
+from app.web.auth import signed_in_user
+from app.web.inputs import now
+from app.web.responses import htmx, page_or_fragment
+from app.web.urls import ticket_page_url
 
 from . import kiosks, queue, service
 from .escpos import render_ticket_escpos
@@ -62,7 +65,7 @@ def _paper(ticket):
 def ticket_pdf(ticket_id):
     ticket = queueing.get_ticket(ticket_id)
     width, _qr = _paper(ticket)
-    body = render_ticket_pdf(service.ticket_print(ticket, now(), track_url(ticket.id)), width)
+    body = render_ticket_pdf(service.ticket_print(ticket, now(), ticket_page_url(ticket.id)), width)
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="tiket-{ticket.number}.pdf"',
         "Cache-Control": "no-store"})
@@ -72,7 +75,7 @@ def ticket_pdf(ticket_id):
 def ticket_escpos(ticket_id):
     ticket = queueing.get_ticket(ticket_id)
     width, qr = _paper(ticket)
-    body = render_ticket_escpos(service.ticket_print(ticket, now(), track_url(ticket.id)),
+    body = render_ticket_escpos(service.ticket_print(ticket, now(), ticket_page_url(ticket.id)),
                                 width, qr)
     return Response(body, mimetype="application/octet-stream", headers={
         "Content-Disposition": f'attachment; filename="tiket-{ticket.number}.bin"',
@@ -100,7 +103,7 @@ def kiosk_print_status(site_code, ticket_id):
 @bp.post("/k/<site_code>/tickets/<ticket_id>/reprint")
 def kiosk_reprint(site_code, ticket_id):
     site, ticket, kiosk, code = _kiosk_ticket(site_code, ticket_id)
-    printout = service.kiosk_reprint(ticket, kiosk, now(), track_url(ticket.id))
+    printout = service.kiosk_reprint(ticket, kiosk, now(), ticket_page_url(ticket.id))
     return render_template("printers/_kiosk_print.html", site=site, ticket_id=ticket.id,
                            printout=printout, kiosk_code=code)
 
@@ -109,21 +112,18 @@ def kiosk_reprint(site_code, ticket_id):
 
 def _site_for_manager(site_code):
     site = queueing.get_site(site_code)
-    user = current_user.user
-    if user.role == "admin" or (user.role == "supervisor" and user.site_id == site.id):
-        return site
-    raise Forbidden(f"Halaman printer {site.name} hanya untuk supervisor lokasi ini dan "
-                    "admin.")
+    accounts.require_site_role(signed_in_user(), site, ("supervisor",),
+                               f"Halaman printer {site.name} hanya untuk supervisor lokasi "
+                               "ini dan admin.")
+    return site
 
 
 @bp.get("/printers/<site_code>")
 @login_required
 def overview(site_code):
     site = _site_for_manager(site_code)
-    template = ("printers/_overview.html" if request.headers.get("HX-Request")
-                else "printers/overview.html")
-    return render_template(template, site=site, modes=PRINT_MODES,
-                           **queue.overview(site, now()))
+    return page_or_fragment("printers/overview.html", "printers/_overview.html", site=site,
+                            modes=PRINT_MODES, **queue.overview(site, now()))
 
 
 @bp.post("/printers/<site_code>/jobs/<int:job_id>/retry")
@@ -131,7 +131,7 @@ def overview(site_code):
 def retry(site_code, job_id):
     site = _site_for_manager(site_code)
     queue.retry_job(site, job_id, now())
-    if request.headers.get("HX-Request"):
+    if htmx:
         return render_template("printers/_overview.html", site=site, modes=PRINT_MODES,
                                notice="Dikirim ulang ke antrean cetak.",
                                **queue.overview(site, now()))

@@ -161,9 +161,11 @@ def test_receipt_pdf(operator):
 
 def test_receipt_data_masks_nik(app, operator):
     from app import receipts
+    from app.web.urls import case_tracking_url
     code, _ = open_case(operator)
     with app.test_request_context():
-        data = receipts.receipt_data(Case.get(Case.tracking_code == code), None)
+        data = receipts.receipt_data(Case.get(Case.tracking_code == code),
+                                     case_tracking_url(code))
     assert data.nik_masked == "6402********0001" and data.tracking_code == code
     assert data.requirements_received == ["Formulir F-1.01"]
     assert data.track_url.endswith(f"/lacak/{code}") and data.hall_name == "Mini MPP Tabang"

@@ -82,10 +82,16 @@ def site_codes(user: User) -> list[str]:
     return [user.site.code] if user.site_id else []
 
 
-def require_site_staff(user: User, site: Site) -> None:
-    """Operators and supervisors act only in their own hall; admin everywhere."""
-    if user.role == "admin":
-        return
-    if user.role in ("operator", "supervisor") and user.site_id == site.id:
-        return
-    raise Forbidden(f"Akun ini tidak berwenang di {site.name}.")
+HALL_STAFF = ("operator", "supervisor")
+
+
+def has_site_role(user: User, site_id: int, roles: tuple[str, ...] = HALL_STAFF) -> bool:
+    """The one rule of who acts in a hall: its own staff in one of `roles`, and admin
+    everywhere."""
+    return user.role == "admin" or (user.role in roles and user.site_id == site_id)
+
+
+def require_site_role(user: User, site: Site, roles: tuple[str, ...] = HALL_STAFF,
+                      message: str | None = None) -> None:
+    if not has_site_role(user, site.id, roles):
+        raise Forbidden(message or f"Akun ini tidak berwenang di {site.name}.")

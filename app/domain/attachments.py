@@ -182,6 +182,17 @@ def store_received(case: Case, meta: dict, data: bytes, store_dir: Path,
         uploaded_by=str(meta.get("uploaded_by", ""))[:80])
 
 
+def stored_file(store_dir: Path, case: Case, uid: str) -> tuple[Path, str, str]:
+    """An attachment's file on this server, its content type and its download name."""
+    attachment = get_attachment(case, uid)
+    path = path_of(store_dir, attachment)
+    if not path.is_file():
+        raise NotFound("Isi lampiran belum tersedia di server ini.", code="attachment_missing")
+    name = (f"{case.tracking_code}-{attachment.uid[:8]}."
+            f"{KINDS[attachment.content_type]}")
+    return path, attachment.content_type, name
+
+
 def get_attachment(case: Case, uid: str) -> CaseAttachment:
     if not isinstance(uid, str) or not re.fullmatch(r"[0-9a-f]{32}", uid):
         raise NotFound("Lampiran tidak ditemukan.", code="unknown_attachment")

@@ -27,7 +27,7 @@ from ..models import Agency, Service, Site, Ticket, User
 from ..models_cases import (Case, CaseAttachment, CaseEvent, CaseUpdate, FeedCounter,
                             OutboxMessage)
 from . import nik as nik_rules
-from . import calendar, queueing
+from . import accounts, calendar, queueing
 
 STATUSES = {
     "received": ("Diterima di loket", "Received at the counter"),
@@ -126,9 +126,7 @@ def case_for_ticket(ticket_id: str) -> Case | None:
 
 def require_hall_staff(user: User, case: Case) -> None:
     """Operators and supervisors of the case's hall; admin; the agency's officer."""
-    if user.role == "admin":
-        return
-    if user.role in ("operator", "supervisor") and user.site_id == case.site_id:
+    if accounts.has_site_role(user, case.site_id):
         return
     if user.role == "officer" and user.agency_id == case.service.agency_id:
         return
@@ -138,11 +136,8 @@ def require_hall_staff(user: User, case: Case) -> None:
 def require_hall_writer(user: User, case: Case) -> None:
     """Changes made at the hall (attachments, picked up): its operators and supervisors,
     and admin. The agency's officer reads the case but works on it from the centre."""
-    if user.role == "admin":
-        return
-    if user.role in ("operator", "supervisor") and user.site_id == case.site_id:
-        return
-    raise Forbidden("Hanya petugas lokasi berkas ini yang dapat mengubahnya di loket.")
+    if not accounts.has_site_role(user, case.site_id):
+        raise Forbidden("Hanya petugas lokasi berkas ini yang dapat mengubahnya di loket.")
 
 
 def require_officer(user: User, case: Case | None = None) -> None:

@@ -1,6 +1,5 @@
 # Printers: per-kiosk print settings and the print queue (printers/models.py).
 # Frozen model copies; the snapshot column `data` is JSON text.
-import datetime
 
 from peewee import *
 

@@ -1,43 +1,27 @@
 """JSON API v1 (DESIGN's contract). Thin: parse, call one domain function, serialise."""
-from functools import wraps
-
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, abort, g, jsonify
 
 from .. import serializers
 from ..domain import accounts, queueing
-from ..http import Unauthorized, client_address, field, json_body, now, track_url
 from ..models import Site
 from ..ratelimit import limit
-from ..web import csrf
-from .openapi import document
+from ..web.auth import token_required
+from ..web.inputs import Unauthorized, client_address, field, json_body, now
+from ..web.openapi import document
+from ..web.plumbing import csrf
+from ..web.urls import ticket_page_url
 
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
 
 
-def token_required(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Perlu token: Authorization: Bearer <token>.")
-        user = accounts.user_for_token(token.strip(), now())
-        if user is None:
-            raise Unauthorized("Token tidak berlaku atau sudah kedaluwarsa.",
-                               code="invalid_token")
-        g.api_user = user
-        return view(*args, **kwargs)
-    return wrapper
-
-
 def ticket_response(ticket, status=200):
-    return jsonify(serializers.ticket_dict(ticket, now(), track_url(ticket.id))), status
+    return jsonify(serializers.ticket_dict(ticket, now(), ticket_page_url(ticket.id))), status
 
 
 def _staff_ticket(ticket_id):
     ticket = queueing.get_ticket(ticket_id)
-    accounts.require_site_staff(g.api_user, ticket.site)
+    accounts.require_site_role(g.api_user, ticket.site)
     return ticket
 
 
@@ -102,7 +86,7 @@ def counters(site_code):
 
 def _staff_counter(site_code, counter_code):
     site = queueing.get_site(site_code)
-    accounts.require_site_staff(g.api_user, site)
+    accounts.require_site_role(g.api_user, site)
     return queueing.get_counter(site, counter_code)
 
 
@@ -113,7 +97,7 @@ def call_next(site_code, counter_code):
     ticket = queueing.call_next(counter, now(), g.api_user.username)
     if ticket is None:
         return "", 204
-    return jsonify(ticket=serializers.ticket_dict(ticket, now(), track_url(ticket.id)))
+    return jsonify(ticket=serializers.ticket_dict(ticket, now(), ticket_page_url(ticket.id)))
 
 
 @bp.post("/api/v1/sites/<site_code>/counters/<counter_code>/recall")
@@ -121,7 +105,7 @@ def call_next(site_code, counter_code):
 def recall(site_code, counter_code):
     counter = _staff_counter(site_code, counter_code)
     ticket = queueing.recall(counter, now(), g.api_user.username)
-    return jsonify(ticket=serializers.ticket_dict(ticket, now(), track_url(ticket.id)))
+    return jsonify(ticket=serializers.ticket_dict(ticket, now(), ticket_page_url(ticket.id)))
 
 
 @bp.post("/api/v1/sites/<site_code>/counters/<counter_code>/status")

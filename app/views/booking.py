@@ -9,11 +9,13 @@ from .. import serializers
 from ..clock import iso, to_local
 from ..domain import booking, calendar, contact, queueing
 from ..errors import DomainError, Invalid
-from ..http import field, json_body, now, track_url
+from ..web.inputs import field, json_body, now
 from ..models import Site
 from ..ratelimit import check, limit, too_many
-from ..web import csrf
-from . import openapi
+from ..web import openapi
+from ..web.plumbing import csrf
+from ..web.responses import page_or_fragment
+from ..web.urls import ticket_page_url
 
 bp = Blueprint("booking", __name__)
 api_bp = Blueprint("booking_api", __name__)
@@ -146,7 +148,7 @@ def api_check_in(site_code):
     site = queueing.get_site(site_code)
     code = field(json_body(), "code", max_length=300)
     appt, ticket = booking.check_in(site, code, now())
-    data = serializers.ticket_dict(ticket, now(), track_url(ticket.id))
+    data = serializers.ticket_dict(ticket, now(), ticket_page_url(ticket.id))
     data["due_at"] = iso(ticket.due_at)
     data["appointment"] = {"code": appt.code, "start": f"{to_local(appt.start_at):%H:%M}"}
     return jsonify(data), 201
@@ -362,9 +364,8 @@ def _reschedule_page(appt, date_text, error=None, status=200):
 # --- kiosk check-in ----------------------------------------------------------------------
 
 def _kiosk(template, site, status=200, **ctx):
-    if request.headers.get("HX-Request"):
-        return render_template(f"_partials/{template}.html", site=site, **ctx), status
-    return render_template("kiosk_checkin.html", partial=template, site=site, **ctx), status
+    return page_or_fragment("kiosk_checkin.html", f"_partials/{template}.html",
+                            partial=template, site=site, **ctx), status
 
 
 @bp.get("/k/<site_code>/check-in")
@@ -383,7 +384,7 @@ def kiosk_checkin_submit(site_code):
         return _kiosk("kiosk_checkin", site, exc.status, keys=booking.CODE_ALPHABET,
                       error=exc.message, error_code=exc.code,
                       walk_in=exc.detail.get("service") if exc.code == "expired" else None)
-    data = serializers.ticket_dict(ticket, now(), track_url(ticket.id))
+    data = serializers.ticket_dict(ticket, now(), ticket_page_url(ticket.id))
     return _kiosk("kiosk_checkin_ticket", site, 201, ticket=data,
                   slot=f"{to_local(appt.start_at):%H:%M}", priority_label=None,
                   return_after=KIOSK_RETURN_SECONDS)

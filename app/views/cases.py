@@ -3,7 +3,7 @@ picked up), public tracking at /lacak, the officers' inbox at /pusat, and the ha
 supervisor's link status."""
 from flask import (Blueprint, abort, current_app, redirect, render_template, request,
                    url_for)
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from .. import receipts
 from ..domain import accounts, attachments, cases, queueing
@@ -11,28 +11,21 @@ from ..domain import sync as sync_domain
 from ..domain.contact import mask_phone
 from ..domain.nik import mask_nik
 from ..errors import DomainError, NotFound
-from ..http import now
+from ..web.auth import signed_in_user
+from ..web.inputs import now
+from ..web.responses import file_response, page_or_fragment, attachment_response
+from ..web.urls import case_tracking_url
 from ..models import Agency, Service, Site
 from ..ratelimit import limit
-from ..synclink import attachment_dir
-from .cases_api import send_attachment, send_receipt
 
 bp = Blueprint("cases", __name__)
-
-
-def _user():
-    return current_user.user
-
-
-def _partial_or_page(partial, page, **context):
-    return render_template(partial if request.headers.get("HX-Request") else page, **context)
 
 
 # --- "Buka berkas" at the counter ----------------------------------------------------
 
 def _serving_ticket(site_code, counter_code, ticket_id):
     site = queueing.get_site(site_code)
-    accounts.require_site_staff(_user(), site)
+    accounts.require_site_role(signed_in_user(), site)
     counter = queueing.get_counter(site, counter_code)
     ticket = queueing.get_ticket(ticket_id)
     if ticket.site_id != site.id or ticket.counter_id != counter.id:
@@ -54,7 +47,7 @@ def open_case(site_code, counter_code):
             case = cases.open_case(
                 ticket.id, service,
                 {"name": form.get("name"), "nik": form.get("nik"), "phone": form.get("phone")},
-                form.getlist("requirement"), form.get("notes"), now(), _user().username)
+                form.getlist("requirement"), form.get("notes"), now(), signed_in_user().username)
         except DomainError as exc:
             error = exc.message
         else:
@@ -69,7 +62,7 @@ def open_case(site_code, counter_code):
 
 def _hall_case(code):
     case = cases.get_case(code)
-    cases.require_hall_staff(_user(), case)
+    cases.require_hall_staff(signed_in_user(), case)
     return case
 
 
@@ -78,14 +71,14 @@ def _case_context(case, **extra):
             "attachments": cases.attachments_of(case), "statuses": cases.STATUSES,
             "nik_masked": mask_nik(case.applicant_nik),
             "phone_masked": mask_phone(case.applicant_phone),
-            "track_url": receipts.track_url(case.tracking_code), **extra}
+            "track_url": case_tracking_url(case.tracking_code), **extra}
 
 
 @bp.get("/loket/berkas")
 @login_required
 def hall_cases():
     """Find a case by its code, and the hall's recent cases (needs_fix, pick-up)."""
-    user = _user()
+    user = signed_in_user()
     if user.role not in ("operator", "supervisor", "admin"):
         abort(403)
     code = request.args.get("kode", "")
@@ -94,7 +87,7 @@ def hall_cases():
         if normal:
             return redirect(url_for("cases.hall_case", code=normal), code=303)
     site = user.site if user.site_id else queueing.get_site(request.args.get("site", "induk"))
-    accounts.require_site_staff(user, site)
+    accounts.require_site_role(user, site)
     return render_template("case_list.html", site=site, statuses=cases.STATUSES,
                            recent=cases.cases_at_site(site, limit=50),
                            error="Kode tidak valid." if code else None)
@@ -117,32 +110,34 @@ def hall_upload(code):
         if upload is None:
             raise attachments.Invalid("Pilih berkas dulu.", code="missing_field")
         attachments.add_attachment(case.tracking_code, upload.filename,
-                                   upload.stream.read(limit + 1), now(), _user(),
-                                   attachment_dir(current_app), limit)
+                                   upload.stream.read(limit + 1), now(), signed_in_user(),
+                                   current_app.config["ATTACHMENT_DIR"], limit)
     except DomainError as exc:
         error = exc.message
     context = _case_context(cases.get_case(code), upload_error=error)
-    return (_partial_or_page("_partials/case_attachments.html", "case_hall.html", **context),
+    return (page_or_fragment("case_hall.html", "_partials/case_attachments.html", **context),
             422 if error else 200)
 
 
 @bp.post("/loket/berkas/<code>/diambil")
 @login_required
 def hall_picked_up(code):
-    cases.set_status_hall(code, "picked_up", now(), _user(), request.form.get("note"))
+    cases.set_status_hall(code, "picked_up", now(), signed_in_user(), request.form.get("note"))
     return redirect(url_for("cases.hall_case", code=code), code=303)
 
 
 @bp.get("/loket/berkas/<code>/lampiran/<uid>")
 @login_required
 def hall_download(code, uid):
-    return send_attachment(_hall_case(code), uid)
+    return attachment_response(_hall_case(code), uid)
 
 
 @bp.get("/loket/berkas/<code>/tanda-terima.pdf")
 @login_required
 def hall_receipt(code):
-    return send_receipt(_hall_case(code))
+    case = _hall_case(code)
+    return file_response(receipts.receipt_pdf(case, case_tracking_url(case.tracking_code)),
+                         "application/pdf", f"{case.tracking_code}.pdf")
 
 
 # --- public tracking -----------------------------------------------------------------
@@ -175,7 +170,7 @@ def track_case(code):
 def _require_centre():
     if current_app.config["MPP_ROLE"] == "site":
         abort(404)
-    if _user().role not in ("officer", "admin"):
+    if signed_in_user().role not in ("officer", "admin"):
         abort(403)
 
 
@@ -185,9 +180,9 @@ def inbox():
     _require_centre()
     args = request.args
     filters = {k: args.get(k, "")[:40] for k in ("site", "agency", "service", "status")}
-    rows = cases.inbox(_user(), **filters)
-    return _partial_or_page(
-        "_partials/case_inbox_rows.html", "case_inbox.html", cases_rows=rows,
+    rows = cases.inbox(signed_in_user(), **filters)
+    return page_or_fragment(
+        "case_inbox.html", "_partials/case_inbox_rows.html", cases_rows=rows,
         filters=filters, statuses=cases.STATUSES,
         sites=list(Site.select().order_by(Site.kind.desc(), Site.name)),
         agencies=list(Agency.select().order_by(Agency.name)),
@@ -199,7 +194,7 @@ def inbox():
 def officer_case(code):
     _require_centre()
     case = cases.get_case(code)
-    cases.require_officer(_user(), case)
+    cases.require_officer(signed_in_user(), case)
     return render_template("case_officer.html", next_statuses=[
         s for s in cases.TRANSITIONS[case.status] if s in cases.OFFICER_STATUSES],
         **_case_context(case))
@@ -211,11 +206,11 @@ def officer_status(code):
     _require_centre()
     form = request.form
     try:
-        cases.set_status_central(code, form.get("status", ""), now(), _user(),
+        cases.set_status_central(code, form.get("status", ""), now(), signed_in_user(),
                                  form.get("note"), form.get("missing"))
     except DomainError as exc:
         case = cases.get_case(code)
-        cases.require_officer(_user(), case)
+        cases.require_officer(signed_in_user(), case)
         return render_template("case_officer.html", error=exc.message, next_statuses=[
             s for s in cases.TRANSITIONS[case.status] if s in cases.OFFICER_STATUSES],
             **_case_context(case)), exc.status
@@ -227,8 +222,8 @@ def officer_status(code):
 def officer_download(code, uid):
     _require_centre()
     case = cases.get_case(code)
-    cases.require_officer(_user(), case)
-    return send_attachment(case, uid)
+    cases.require_officer(signed_in_user(), case)
+    return attachment_response(case, uid)
 
 
 # --- the hall supervisor: the link ---------------------------------------------------
@@ -237,11 +232,9 @@ def officer_download(code, uid):
 @login_required
 def link_status(site_code):
     site = queueing.get_site(site_code)
-    user = _user()
-    if user.role not in ("supervisor", "admin"):
-        abort(403)
-    accounts.require_site_staff(user, site)
-    return _partial_or_page("_partials/link_status.html", "link_status.html", site=site,
+    user = signed_in_user()
+    accounts.require_site_role(user, site, ("supervisor",))
+    return page_or_fragment("link_status.html", "_partials/link_status.html", site=site,
                             link=sync_domain.link_status(site, now()),
                             recent=cases.cases_at_site(site, limit=20),
                             statuses=cases.STATUSES)

@@ -5,21 +5,23 @@ import hmac
 import logging
 import re
 
-from flask import Blueprint, current_app, g, jsonify, request, send_file
+from flask import Blueprint, current_app, g, jsonify, request
 
 from .. import receipts
 from ..clock import iso
 from ..domain import accounts, attachments, cases, queueing
 from ..domain import sync as sync_domain
 from ..errors import Forbidden, Invalid, NotFound
-from ..http import Unauthorized, client_address, field, json_body, now
+from ..web.inputs import Unauthorized, client_address, field, json_body, now
 from ..models import Site
 from ..ratelimit import limit
-from ..synclink import (NONCE_HEADER, SIG_HEADER, SITE_HEADER, TS_HEADER, attachment_dir,
+from ..synclink import (NONCE_HEADER, SIG_HEADER, SITE_HEADER, TS_HEADER,
                         real_now, signature)
-from ..web import csrf
-from . import openapi
-from .api import token_required
+from ..web import openapi
+from ..web.auth import token_required
+from ..web.plumbing import csrf
+from ..web.responses import file_response, attachment_response
+from ..web.urls import case_tracking_url
 
 bp = Blueprint("cases_api", __name__)
 csrf.exempt(bp)
@@ -68,13 +70,13 @@ def _staff_case(code):
 def open_case():
     body = json_body()
     ticket = queueing.get_ticket(field(body, "ticket_id", max_length=32))
-    accounts.require_site_staff(g.api_user, ticket.site)
+    accounts.require_site_role(g.api_user, ticket.site)
     service = queueing.get_service(field(body, "service", max_length=40))
     case = cases.open_case(ticket.id, service, body.get("applicant"),
                            field(body, "requirements", kind=list, required=False),
                            body.get("notes"), now(), g.api_user.username)
     return jsonify(tracking_code=case.tracking_code, status=case.status,
-                   track_url=receipts.track_url(case.tracking_code)), 201
+                   track_url=case_tracking_url(case.tracking_code)), 201
 
 
 @bp.get("/api/v1/cases/<code>")
@@ -94,44 +96,24 @@ def upload(code):
                                   code="missing_field", field="file")
     data = upload.stream.read(limit + 1)
     attachment = attachments.add_attachment(case.tracking_code, upload.filename, data, now(),
-                                            g.api_user, attachment_dir(current_app), limit)
+                                            g.api_user, current_app.config["ATTACHMENT_DIR"], limit)
     return jsonify(id=attachment.uid, name=attachment.original_name,
                    content_type=attachment.content_type, size=attachment.size,
                    sha256=attachment.sha256), 201
 
 
-def send_attachment(case, uid):
-    attachment = attachments.get_attachment(case, uid)
-    path = attachments.path_of(attachment_dir(current_app), attachment)
-    if not path.is_file():
-        raise NotFound("Isi lampiran belum tersedia di server ini.", code="attachment_missing")
-    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                         download_name=f"{case.tracking_code}-{attachment.uid[:8]}."
-                                       f"{attachments.KINDS[attachment.content_type]}",
-                         max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
-
-
-def send_receipt(case):
-    """The tanda terima as a PDF response (console and API alike)."""
-    return receipts.receipt_pdf(case, now()), 200, {
-        "Content-Type": "application/pdf", "Cache-Control": "private, no-store",
-        "Content-Disposition": f'inline; filename="{case.tracking_code}.pdf"'}
-
-
 @bp.get("/api/v1/cases/<code>/attachments/<uid>")
 @token_required
 def download(code, uid):
-    return send_attachment(_staff_case(code), uid)
+    return attachment_response(_staff_case(code), uid)
 
 
 @bp.get("/api/v1/cases/<code>/receipt.pdf")
 @token_required
 def receipt(code):
-    return send_receipt(_staff_case(code))
+    case = _staff_case(code)
+    return file_response(receipts.receipt_pdf(case, case_tracking_url(case.tracking_code)),
+                         "application/pdf", f"{case.tracking_code}.pdf")
 
 
 @bp.post("/api/v1/cases/<code>/status")
@@ -159,7 +141,7 @@ def track(code):
 @token_required
 def sync_status(site_code):
     site = queueing.get_site(site_code)
-    accounts.require_site_staff(g.api_user, site)
+    accounts.require_site_role(g.api_user, site)
     state = sync_domain.link_status(site, now())
     for key in ("oldest_waiting_at", "last_success_at", "last_error_at"):
         state[key] = iso(state[key])
@@ -211,7 +193,7 @@ def sync_cases():
     site = _signed_site()
     messages = field(json_body(), "messages", kind=list)
     results = sync_domain.receive_batch(
-        site, messages, now(), attachment_dir(current_app),
+        site, messages, now(), current_app.config["ATTACHMENT_DIR"],
         int(current_app.config["SETTINGS"]["UPLOAD_MAX_BYTES"]))
     return jsonify(results=results)
 
@@ -259,7 +241,7 @@ def central_download(code, uid):
     _centre_only()
     case = cases.get_case(code)
     cases.require_officer(g.api_user, case)
-    return send_attachment(case, uid)
+    return attachment_response(case, uid)
 
 
 @bp.post("/api/v1/central/cases/<code>/status")

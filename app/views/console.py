@@ -2,16 +2,18 @@
 import time
 
 from flask import (Blueprint, abort, redirect, render_template, request, session, url_for)
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..domain import accounts, queueing
 from ..errors import DomainError
-from ..http import client_address, now
+from ..web.auth import signed_in_user
+from ..web.inputs import client_address, now
 from ..models import Site
-from ..web import LoginUser
+from ..web.plumbing import LoginUser
+from ..web.responses import htmx
 
 bp = Blueprint("console", __name__, url_prefix="/loket")
 STAFF = ("operator", "supervisor", "admin")
@@ -20,10 +22,6 @@ STAFF = ("operator", "supervisor", "admin")
 class LoginForm(FlaskForm):
     username = StringField("Nama pengguna", validators=[DataRequired(), Length(max=80)])
     password = PasswordField("Kata sandi", validators=[DataRequired(), Length(max=200)])
-
-
-def _user():
-    return current_user.user
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
@@ -60,7 +58,7 @@ def logout():
 @bp.get("/")
 @login_required
 def choose():
-    user = _user()
+    user = signed_in_user()
     if user.role not in STAFF:
         abort(403)
     if user.role == "admin":
@@ -75,7 +73,7 @@ def choose():
 
 def _counter(site_code, counter_code):
     site = queueing.get_site(site_code)
-    accounts.require_site_staff(_user(), site)
+    accounts.require_site_role(signed_in_user(), site)
     return queueing.get_counter(site, counter_code)
 
 
@@ -113,12 +111,12 @@ def waiting(site_code, counter_code):
 @login_required
 def act(site_code, counter_code, action):
     counter = _counter(site_code, counter_code)
-    username = _user().username
+    username = signed_in_user().username
     moment = now()
     ticket_id = request.form.get("ticket", "")
     if action == "open-counter":
         queueing.set_counter_status(counter, "open", moment, username)
-        if not request.headers.get("HX-Request"):
+        if not htmx:
             return redirect(url_for("console.console", site_code=site_code,
                                     counter_code=counter_code))
     elif action == "call-next":
@@ -147,8 +145,9 @@ def act(site_code, counter_code, action):
         status = {"pause": "paused", "resume": "open", "close": "closed"}[action]
         queueing.set_counter_status(counter, status, moment, username)
         if status == "closed":
-            return redirect(url_for("console.choose"), code=303) if not request.headers.get(
-                "HX-Request") else ("", 204, {"HX-Redirect": url_for("console.choose")})
+            if htmx:
+                return "", 204, {"HX-Redirect": url_for("console.choose")}
+            return redirect(url_for("console.choose"), code=303)
     else:
         abort(404)
     counter = queueing.get_counter(counter.site, counter.code)

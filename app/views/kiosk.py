@@ -10,7 +10,9 @@ from printers import service as printing
 from .. import serializers
 from ..domain import queueing
 from ..errors import DomainError
-from ..http import now, track_url
+from ..web.inputs import now
+from ..web.responses import page_or_fragment
+from ..web.urls import ticket_page_url
 from ..ratelimit import limit
 
 bp = Blueprint("kiosk", __name__, url_prefix="/k")
@@ -29,8 +31,8 @@ def _start_context(site):
 @bp.get("/<site_code>")
 def start(site_code):
     site = queueing.get_site(site_code)
-    template = "_partials/kiosk_start.html" if request.headers.get("HX-Request") else "kiosk.html"
-    return render_template(template, **_start_context(site))
+    return page_or_fragment("kiosk.html", "_partials/kiosk_start.html",
+                            **_start_context(site))
 
 
 @bp.get("/<site_code>/services")
@@ -47,13 +49,13 @@ def take_ticket(site_code):
     try:
         kiosk = printer_kiosks.kiosk_for(site, _kiosk_code())
         service = queueing.get_service(request.form.get("service", ""))
-        ticket, printout = printing.issue_at_kiosk(site, service, kiosk, now(), track_url,
+        ticket, printout = printing.issue_at_kiosk(site, service, kiosk, now(), ticket_page_url,
                                                    priority_group=priority)
     except DomainError as exc:
         return render_template("_partials/kiosk_message.html", site=site, message=exc.message,
                                kiosk_code=_kiosk_code(),
                                return_after=RETURN_AFTER_SECONDS // 2), exc.status
-    data = serializers.ticket_dict(ticket, now(), track_url(ticket.id))
+    data = serializers.ticket_dict(ticket, now(), ticket_page_url(ticket.id))
     return render_template("_partials/kiosk_ticket.html", site=site, ticket=data,
                            priority_label=queueing.PRIORITY_GROUPS.get(priority or ""),
                            kiosk_code=_kiosk_code(), printout=printout,

@@ -1,10 +1,12 @@
 """Public pages: the index of halls and the ticket's own tracking page."""
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, make_response, render_template
 
 from .. import serializers
 from ..clock import local_day
 from ..domain import queueing
-from ..http import now, track_url
+from ..web.inputs import now
+from ..web.responses import page_or_fragment
+from ..web.urls import ticket_page_url
 from ..models import Site
 
 bp = Blueprint("pages", __name__)
@@ -26,12 +28,10 @@ def track_ticket(ticket_id):
     15 s while the ticket is live today; no personal data is ever shown."""
     ticket = queueing.get_ticket(ticket_id)
     moment = now()
-    data = serializers.ticket_dict(ticket, moment, track_url(ticket.id))
+    data = serializers.ticket_dict(ticket, moment, ticket_page_url(ticket.id))
     live = ticket.status in LIVE_STATUSES and ticket.day == local_day(moment)
-    template = ("_partials/ticket_live.html" if request.headers.get("HX-Request")
-                else "ticket_status.html")
-    response = make_response(render_template(template, ticket=data, site=ticket.site,
-                                             live=live, checked_at=moment,
-                                             day=ticket.day))
+    response = make_response(page_or_fragment(
+        "ticket_status.html", "_partials/ticket_live.html", ticket=data, site=ticket.site,
+        live=live, checked_at=moment, day=ticket.day))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,7 +1,7 @@
-"""Small request helpers for views: the JSON body, typed fields, the caller, `now`."""
-from flask import current_app, request, url_for
+"""What a view reads from the request: the JSON body, typed fields, the caller, `now`."""
+from flask import current_app, request
 
-from .errors import DomainError, Invalid
+from ..errors import DomainError, Invalid
 
 
 class BadRequest(DomainError):
@@ -59,10 +59,6 @@ def field(body: dict, name: str, kind=str, required: bool = True, max_length: in
         raise Invalid(f"Kolom '{name}' harus berupa daftar.", code="invalid_field",
                       field=name)
     return value
-
-
-def track_url(ticket_id: str) -> str:
-    return url_for("pages.track_ticket", ticket_id=ticket_id, _external=True)
 
 
 def client_address() -> str:

@@ -5,20 +5,19 @@ import logging
 import time
 import uuid
 
-from flask import g, jsonify, render_template, request, session
+from flask import g, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_htmx import HTMX
 from flask_login import LoginManager, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from .db import database
-from .errors import DomainError
-from .models import User
+from ..db import database
+from ..errors import DomainError
+from ..models import User
+from .responses import htmx, page_or_fragment
 
 log = logging.getLogger("mpp.web")
 csrf = CSRFProtect()
-htmx = HTMX()
 login_manager = LoginManager()
 login_manager.login_view = "console.login"
 login_manager.login_message = "Silakan masuk terlebih dahulu."
@@ -55,9 +54,9 @@ def error_response(status: int, code: str, message: str, **detail):
         if detail:
             body["error"]["detail"] = detail
         return jsonify(body), status
-    template = "_partials/error.html" if request.headers.get("HX-Request") else "error.html"
-    return render_template(template, status=status, title=ERROR_TITLES.get(status, "Galat"),
-                           message=message, code=code), status
+    return page_or_fragment("error.html", "_partials/error.html", status=status,
+                            title=ERROR_TITLES.get(status, "Galat"), message=message,
+                            code=code), status
 
 
 def init_app(app):
@@ -71,7 +70,7 @@ def init_app(app):
         user = User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa
         return LoginUser(user) if user else None
 
-    from .clock import to_local
+    from ..clock import to_local
 
     @app.template_filter("wita")
     def wita(moment, pattern="%H:%M"):

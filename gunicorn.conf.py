@@ -38,9 +38,9 @@ def post_worker_init(worker):
     when the worker is asked to stop; the print-queue thread (PRINT_WORKER=on); in a hall
     or all-in-one, the sync sender. Leases in the database keep workers from sending a
     print job or an outbox message twice."""
+    from app.printing.worker import start_background
     from app.synclink import start_sender
     from boards import attach_worker
-    from printers.worker import start_background
     attach_worker(worker)
     start_background(worker.wsgi)
     start_sender(worker.wsgi)

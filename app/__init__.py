@@ -52,11 +52,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import synclink
     synclink.init_app(app)
 
-    from printers import views as printers_views
-
-    from .views import api, booking, cases, cases_api, console, kiosk, pages
+    from .views import api, booking, cases, cases_api, console, kiosk, pages, printers
     for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp, booking.bp, booking.api_bp,
-                      printers_views.bp, cases_api.bp, cases.bp):
+                      printers.bp, cases_api.bp, cases.bp):
         app.register_blueprint(blueprint)
 
     import boards

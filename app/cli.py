@@ -121,7 +121,7 @@ def init_app(app):
     @with_appcontext
     def print_worker_command(once, poll):
         """Send queued print jobs to network ESC/POS printers (runs until stopped)."""
-        from printers.worker import PrintWorker
+        from .printing.worker import PrintWorker
         worker = PrintWorker(current_app)
         if once:
             database.connect(reuse_if_open=True)

@@ -6,12 +6,19 @@ here, never logic.
 import datetime as dt
 import re
 
-from printers.models import Kiosk
-
 from .db import write_transaction
 from .domain.accounts import hash_password
-from .models import (Agency, Counter, CounterService, OpeningWindow, Service, Site,
-                     SiteService, User)
+from .models import (
+    Agency,
+    Counter,
+    CounterService,
+    Kiosk,
+    OpeningWindow,
+    Service,
+    Site,
+    SiteService,
+    User,
+)
 
 KECAMATAN = [  # (Kemendagri code, name, zone)
     ("64.02.01", "Muara Muntai", "hulu"), ("64.02.02", "Loa Kulu", "tengah"),

@@ -19,29 +19,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-import peewee as pw
-
 from .clock import as_utc_naive
-from .db import BaseModel, database, write_transaction
-from .models import JSONField
+from .db import database, write_transaction
+from .models import MailMessage
 
 log = logging.getLogger("mpp.outbox")
 MAX_ATTEMPTS = 8
 LEASE = dt.timedelta(minutes=5)
-
-
-class MailMessage(BaseModel):
-    to_addr = pw.CharField(max_length=254)
-    subject = pw.CharField(max_length=200)
-    body = pw.TextField()
-    attachments = JSONField(null=True)  # [{"filename", "mime", "base64"}]
-    status = pw.CharField(max_length=10, default="pending")  # pending | sent | failed
-    attempts = pw.IntegerField(default=0)
-    created_at = pw.DateTimeField()
-    next_attempt_at = pw.DateTimeField(index=True)
-    claimed_until = pw.DateTimeField(null=True)
-    sent_at = pw.DateTimeField(null=True)
-    last_error = pw.TextField(null=True)
 
 
 def enqueue(to_addr: str, subject: str, body: str, now: dt.datetime,

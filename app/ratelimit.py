@@ -23,23 +23,14 @@ import logging
 import re
 from functools import wraps
 
-import peewee as pw
 from flask import current_app, request
 
-from .db import BaseModel, write_transaction
+from .db import write_transaction
+from .models import RateCounter
 
 log = logging.getLogger("mpp.ratelimit")
 UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+\s*)?(second|minute|hour|day)s?\s*$")
-
-
-class RateCounter(BaseModel):
-    key = pw.CharField(max_length=200)
-    window = pw.BigIntegerField()  # window start, epoch seconds
-    count = pw.IntegerField(default=0)
-
-    class Meta:
-        indexes = ((("key", "window"), True), (("window",), False))
 
 
 def parse(spec: str) -> tuple[int, int] | None:

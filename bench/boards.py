@@ -8,7 +8,8 @@ Boards are websocket-client connections read by ONE selector thread, so the figu
 measure the server's delivery, not 200 client threads fighting over the GIL. An event
 is published after commit, before the HTTP response leaves, so a board often has the
 call before the operator has the response: such a latency counts as 0 ms; the figure
-from the moment the request was sent is printed next to it. Bounded: about half a minute per transport.
+from the moment the request was sent is printed next to it. Bounded: about half a
+minute per fan-out (in-process, Redis).
 """
 import argparse
 import json

@@ -20,7 +20,7 @@ from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 
 from app.clock import WITA  # noqa: E402
 from printers import TicketPrint, render_ticket_escpos, render_ticket_pdf  # noqa: E402
-from printers.pdf import qr_code, qr_matrix  # noqa: E402
+from printers.qr import qr_code, qr_matrix  # noqa: E402
 
 BUDGET = float(sys.argv[1]) if len(sys.argv) > 1 else 1.5
 

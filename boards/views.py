@@ -16,8 +16,7 @@ import socket
 import time
 from urllib.parse import urlparse
 
-from flask import (Blueprint, current_app, g, jsonify, request,
-                   send_file)
+from flask import Blueprint, current_app, g, jsonify, request, send_file
 from flask_login import login_required
 from flask_sock import ConnectionClosed, Sock
 
@@ -25,12 +24,12 @@ from app.clock import local_day
 from app.db import database
 from app.domain import accounts, queueing
 from app.errors import DomainError, NotFound
+from app.models import Counter, Ticket
 from app.web import openapi
 from app.web.auth import signed_in_user, token_required
 from app.web.inputs import field, json_body, now
 from app.web.plumbing import csrf
 from app.web.responses import page_or_fragment
-from app.models import Counter, Ticket
 
 from . import audio, shutting_down, speech
 from .hub import HubFull, socket_writable

@@ -9,7 +9,7 @@ class TicketPrint:
     hall_name: str
     service_name: str
     number: str
-    issued_at: dt.datetime          # aware; rendered in WITA
+    issued_at: dt.datetime          # aware, in the hall's local time (WITA)
     waiting_before: int
     estimated_wait_minutes: int
     track_url: str                  # encoded in the QR code
@@ -27,7 +27,7 @@ class CaseReceipt:
     applicant_name: str
     nik_masked: str                 # already masked by the caller, e.g. 6402********0001
     requirements_received: list[str] = field(default_factory=list)
-    received_at: dt.datetime | None = None
+    received_at: dt.datetime | None = None  # aware, in local time (WITA)
     expected_on: dt.date | None = None
     track_url: str = ""
     officer_name: str = ""

@@ -15,7 +15,8 @@ import unicodedata
 
 from .data import CaseReceipt, TicketPrint
 from .layout import Block, receipt_blocks, ticket_blocks
-from .pdf import check_width, qr_matrix
+from .pdf import check_width
+from .qr import qr_matrix
 
 ESC, GS = b"\x1b", b"\x1d"
 INIT = ESC + b"@"

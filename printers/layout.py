@@ -1,5 +1,6 @@
 """What a ticket and a receipt say, as a list of blocks: built once, drawn three ways
-(PDF, ESC/POS, printable HTML). Bahasa Indonesia first, English second; times in WITA.
+(PDF, ESC/POS, printable HTML). Bahasa Indonesia first, English second. Times are
+printed as given: the caller passes them already in the hall's local time (WITA).
 
 A block is a kind and its text; each renderer decides how a kind looks on its medium:
   hall     the hall's name, bold
@@ -18,8 +19,6 @@ A block is a kind and its text; each renderer decides how a kind looks on its me
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-
-from app.clock import to_local
 
 from .data import CaseReceipt, TicketPrint
 
@@ -43,7 +42,7 @@ def long_date(day: dt.date) -> str:
 
 
 def wita_time(moment: dt.datetime) -> str:
-    return to_local(moment).strftime("%H:%M") + " WITA"
+    return moment.strftime("%H:%M") + " WITA"
 
 
 _DIGIT_RUN = re.compile(r"\d{7,}")
@@ -60,7 +59,7 @@ def safe_nik(value: str) -> str:
 
 
 def ticket_blocks(ticket: TicketPrint) -> list[Block]:
-    local = to_local(ticket.issued_at)
+    local = ticket.issued_at
     blocks = [
         Block("hall", ticket.hall_name),
         Block("caption", "Nomor Antrean", en="Queue number"),
@@ -104,7 +103,7 @@ def receipt_blocks(receipt: CaseReceipt) -> list[Block]:
         Block("pair", "NIK", en="ID number", value=safe_nik(receipt.nik_masked)),
     ]
     if receipt.received_at:
-        local = to_local(receipt.received_at)
+        local = receipt.received_at
         blocks.append(Block("pair", "Diterima", en="Received",
                             value=f"{long_date(local.date())}\n{local:%H:%M} WITA"))
     if receipt.requirements_received:

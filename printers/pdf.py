@@ -12,7 +12,6 @@ import io
 import os
 from functools import lru_cache
 
-import segno
 from PIL import Image
 from reportlab import rl_config
 from reportlab.lib.units import mm
@@ -23,6 +22,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from .data import CaseReceipt, TicketPrint
 from .layout import Block, receipt_blocks, ticket_blocks
+from .qr import qr_matrix
 
 # Binary (Flate) streams instead of Flate+ASCII85: a valid, smaller PDF, and reportlab's
 # pure-Python ASCII85 encoder was a third of a ticket's render time. Process-wide, read
@@ -62,19 +62,6 @@ def unicode_fonts() -> tuple[str, str, str]:
                     pdfmetrics.registerFont(TTFont(name, path))
                 return names
     return STANDARD
-
-
-@lru_cache(maxsize=256)
-def qr_code(data: str) -> segno.QRCode:
-    """One encoding per URL, shared by the kiosk screen, the PDF and the ESC/POS raster
-    of a ticket (the mask search is most of the cost)."""
-    return segno.make(data, error="m", micro=False)
-
-
-@lru_cache(maxsize=256)
-def qr_matrix(data: str) -> tuple:
-    """The QR code's modules, without the quiet zone."""
-    return tuple(tuple(bool(v) for v in row) for row in qr_code(data).matrix)
 
 
 def qr_image(data: str) -> Image.Image:

@@ -87,7 +87,7 @@ def print_with_worker_threads(app, printer, expected: int, threads: int = 4,
                               timeout: float = 30) -> bool:
     """Run `threads` PrintWorkers at once until the printer got `expected` jobs (plus a
     moment for any duplicate to arrive); True when they all came."""
-    from printers.worker import PrintWorker
+    from app.printing.worker import PrintWorker
     workers = [PrintWorker(app, owner=f"w{i}") for i in range(threads)]
     running = [threading.Thread(target=w.run, args=(0.05,)) for w in workers]
     for t in running:

@@ -10,9 +10,7 @@ import pytest
 
 from app.domain import apptsync, booking, cases, sync
 from app.errors import Conflict
-from app.models import Site
-from app.models_booking import Appointment, DayCounter, SlotCounter
-from app.models_cases import CaseUpdate, OutboxMessage
+from app.models import Appointment, CaseUpdate, DayCounter, ForwardingMessage, Site, SlotCounter
 
 from .conftest import MONDAY_9, at
 from .test_booking import NIKS, SECRET, book
@@ -49,9 +47,9 @@ def _counters():
 
 
 def outbox(kind=None):
-    rows = OutboxMessage.select().order_by(OutboxMessage.id)
+    rows = ForwardingMessage.select().order_by(ForwardingMessage.id)
     if kind:
-        rows = rows.where(OutboxMessage.kind == kind)
+        rows = rows.where(ForwardingMessage.kind == kind)
     return list(rows)
 
 
@@ -251,7 +249,7 @@ def test_check_in_messages_from_the_wrong_hall_or_unknown_code_are_refused(db, r
     assert results[0]["code"] == "wrong_site"
     unknown = json.loads(rows[0].body)
     unknown.update(id="f" * 32, data={**unknown["data"], "code": "ZZZZ2345"})
-    assert receive([OutboxMessage(body=cases.canonical(unknown))])[0]["code"] == \
+    assert receive([ForwardingMessage(body=cases.canonical(unknown))])[0]["code"] == \
         "unknown_appointment"
     assert Appointment.get(Appointment.code == code).status == "booked"
 

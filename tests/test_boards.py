@@ -416,6 +416,7 @@ def test_update_board_domain(db):
 
 def test_shared_frames_are_valid_websocket_frames():
     from wsproto.frame_protocol import FrameProtocol
+
     from boards.hub import text_frame
     for text in ("", "x" * 125, "é" * 100, "y" * 70000):
         reader = FrameProtocol(client=True, extensions=[])
@@ -426,6 +427,7 @@ def test_shared_frames_are_valid_websocket_frames():
 
 def test_raw_socket_delivery_and_a_board_that_stopped_reading():
     import socket as socketlib
+
     from boards.hub import text_frame
     hub = Hub()
     ours, theirs = socketlib.socketpair()
@@ -451,7 +453,9 @@ def test_raw_socket_delivery_and_a_board_that_stopped_reading():
 
 def test_redis_down_fails_fast_then_skips():
     import redis
+
     from boards.hub import RedisTransport
+
     from .servers import free_port
     transport = RedisTransport(Hub(), f"redis://127.0.0.1:{free_port()}/0")
     with pytest.raises(redis.ConnectionError):

@@ -6,8 +6,16 @@ import pytest
 
 from app.domain import booking, queueing
 from app.errors import Conflict, Invalid, NotFound
-from app.models import Closure, Counter, Site, SiteService, Ticket
-from app.models_booking import Appointment, DayCounter, SlotCounter
+from app.models import (
+    Appointment,
+    Closure,
+    Counter,
+    DayCounter,
+    Site,
+    SiteService,
+    SlotCounter,
+    Ticket,
+)
 
 from .conftest import MONDAY_9, at
 

@@ -8,7 +8,7 @@ import pytest
 from app import create_app
 from app.clock import Clock
 from app.db import database
-from app.models_booking import Appointment
+from app.models import Appointment
 
 from .pages import csrf_from
 

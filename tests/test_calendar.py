@@ -100,8 +100,7 @@ def test_a_quota_of_zero_stops_walk_ins(db):
 def test_walk_ins_leave_the_places_promised_to_online_bookings(db):
     """Quota 4 with 2 places booked online: the 3rd walk-in is refused, and both booked
     citizens can still check in."""
-    from app.models import SiteService
-    from app.models_booking import Appointment
+    from app.models import Appointment, SiteService
     induk, passport = site("induk"), service("IMI-PASPOR")
     SiteService.update(daily_quota=4).where((SiteService.site == induk)
                                             & (SiteService.service == passport)).execute()

@@ -6,7 +6,7 @@ import requests
 
 from app import synclink
 from app.domain import queueing
-from app.models_cases import SyncKey
+from app.models import SyncKey
 
 from .casekit import serving_ticket
 from .conftest import MONDAY_9
@@ -78,13 +78,12 @@ def test_a_row_left_behind_by_a_later_one_is_still_sent(app, db):
     """The sender keeps no cursor: an undelivered row older than a delivered one (a
     transaction that committed late) goes on the next pass."""
     from app.domain import cases
-    from app.models import Site
-    from app.models_cases import OutboxMessage
+    from app.models import ForwardingMessage, Site
     for nik in ("6402120101850002", "6402120101850003"):
         ticket = serving_ticket()
         cases.open_case(ticket.id, queueing.get_service("ADM-KK"),
                         {"name": "Budi", "nik": nik}, [], "", MONDAY_9)
-    first, second = OutboxMessage.select().order_by(OutboxMessage.id)
+    first, second = ForwardingMessage.select().order_by(ForwardingMessage.id)
     site = Site.get(Site.code == "tabang")
     transport = synclink.LocalTransport(app)
     transport.push([{"body": second.body}])  # the later row went first
@@ -93,7 +92,7 @@ def test_a_row_left_behind_by_a_later_one_is_still_sent(app, db):
                                MONDAY_9)
     stats = synclink.sync_site(app, site, transport)
     assert stats["delivered"] == 1
-    assert OutboxMessage.select().where(OutboxMessage.delivered_at.is_null()).count() == 0
+    assert ForwardingMessage.select().where(ForwardingMessage.delivered_at.is_null()).count() == 0
 
 
 def test_debug_logging_never_prints_a_nik(template_dir, tmp_path, caplog):

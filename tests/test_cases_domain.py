@@ -9,11 +9,9 @@ import pytest
 from app.domain import attachments, cases, nik, queueing
 from app.domain import sync as sync_domain
 from app.errors import Conflict, Forbidden, Invalid
-from app.models import Site, Ticket
-from app.models_cases import (Case, CaseEvent, CaseUpdate, InboxMessage, OutboxMessage)
+from app.models import Case, CaseEvent, CaseUpdate, ForwardingMessage, InboxMessage, Site, Ticket
 
-from .casekit import (NIK, NIK_MAN, bomb_png, jpeg_bytes, pdf_bytes, png_bytes,
-                      serving_ticket, user)
+from .casekit import NIK, NIK_MAN, bomb_png, jpeg_bytes, pdf_bytes, png_bytes, serving_ticket, user
 from .conftest import MONDAY_9, at
 
 APPLICANT = {"name": "Siti Rahmah", "nik": NIK, "phone": "0812 3456 7890"}
@@ -60,7 +58,7 @@ def test_open_case_finishes_ticket_with_outbox_in_one_go(db):
     assert Ticket.get_by_id(ticket.id).outcome == "case"
     assert Ticket.get_by_id(ticket.id).status == "done"
     assert [r["received"] for r in case.requirements] == [True, True, False, False]
-    (message,) = OutboxMessage.select()
+    (message,) = ForwardingMessage.select()
     body = json.loads(message.body)
     assert body["kind"] == "case.opened" and body["site"] == "tabang"
     assert body["data"]["history"][0]["status"] == "received"
@@ -72,7 +70,7 @@ def test_open_case_rolls_back_everything_on_failure(db):
         cases.open_case(ticket.id, queueing.get_service("ADM-KK"), APPLICANT,
                         ["Not a requirement"], "", MONDAY_9)
     assert Ticket.get_by_id(ticket.id).status == "serving"
-    assert Case.select().count() == 0 and OutboxMessage.select().count() == 0
+    assert Case.select().count() == 0 and ForwardingMessage.select().count() == 0
 
 
 @pytest.mark.parametrize("applicant,code", [
@@ -121,7 +119,7 @@ def test_status_machine_and_history(db, monkeypatch):
     with pytest.raises(Conflict):
         cases.set_status_central(case.tracking_code, "processing", MONDAY_9, officer)
     # forwarded arrives with the sync (all-in-one: the same rows)
-    messages = [{"body": m.body} for m in OutboxMessage.select()]
+    messages = [{"body": m.body} for m in ForwardingMessage.select()]
     results = sync_domain.receive_batch(case.site, messages, MONDAY_9, "/nonexistent", 10)
     assert results[0]["status"] == "stored"
     assert Case.get_by_id(case.id).status == "forwarded"
@@ -176,7 +174,7 @@ def test_attachment_stored_by_content_with_checksum(db, store, maker, kind):
     assert a.original_name == "passwd.exe" and "/" not in a.stored_name
     assert attachments.path_of(store, a).read_bytes() == data
     assert attachments.path_of(store, a).resolve().is_relative_to(store.resolve())
-    kinds = [m.kind for m in OutboxMessage.select().order_by(OutboxMessage.id)]
+    kinds = [m.kind for m in ForwardingMessage.select().order_by(ForwardingMessage.id)]
     assert kinds == ["case.opened", "case.attachment"]
 
 
@@ -225,7 +223,7 @@ def _as_central():
 
 def test_receive_is_idempotent_and_refuses_a_changed_body(db, store):
     _t, case = open_one()
-    wire = [{"body": m.body} for m in OutboxMessage.select()]
+    wire = [{"body": m.body} for m in ForwardingMessage.select()]
     site = case.site
     assert sync_domain.receive_batch(site, wire, MONDAY_9, store, 1 << 20)[0]["status"] == \
         "stored"
@@ -243,7 +241,7 @@ def test_receive_is_idempotent_and_refuses_a_changed_body(db, store):
 
 def test_a_hall_cannot_write_another_halls_case(db, store):
     _t, case = open_one()
-    wire = [{"body": m.body} for m in OutboxMessage.select()]
+    wire = [{"body": m.body} for m in ForwardingMessage.select()]
     other = Site.get(Site.code == "kota-bangun")
     result = sync_domain.receive_batch(other, wire, MONDAY_9, store, 1 << 20)[0]
     assert result["status"] == "refused" and result["code"] == "wrong_site"
@@ -259,7 +257,7 @@ def test_central_feed_sequence_per_hall(db):
     _t, case = open_one()
     _as_central()
     try:
-        wire = [{"body": m.body} for m in OutboxMessage.select()]
+        wire = [{"body": m.body} for m in ForwardingMessage.select()]
         sync_domain.receive_batch(case.site, wire, MONDAY_9, "/x", 10)
         cases.set_status_central(case.tracking_code, "processing", at(30, 10),
                                  user("officer.disdukcapil"))
@@ -278,7 +276,7 @@ def test_a_run_of_new_cases_takes_the_multi_row_path(db):
     receive them at a centre that has never seen the cases."""
     from .backlog import make_backlog
     make_backlog(30, "tabang", MONDAY_9)
-    wire = [{"body": m.body} for m in OutboxMessage.select().order_by(OutboxMessage.id)]
+    wire = [{"body": m.body} for m in ForwardingMessage.select().order_by(ForwardingMessage.id)]
     originals = {c.tracking_code: (c.requirements, c.applicant_nik) for c in Case.select()}
     CaseEvent.delete().execute()
     Case.delete().execute()
@@ -308,12 +306,12 @@ def test_a_run_of_new_cases_takes_the_multi_row_path(db):
 def test_attachment_checksum_verified_on_arrival(db, store, tmp_path):
     import base64
 
-    from app.models_cases import CaseAttachment
+    from app.models import CaseAttachment
     _t, case = open_one()
     data = png_bytes()
     attachments.add_attachment(case.tracking_code, "ktp.png", data, MONDAY_9,
                                user("operator.tabang"), store, 1 << 20)
-    opened, attached = OutboxMessage.select().order_by(OutboxMessage.id)
+    opened, attached = ForwardingMessage.select().order_by(ForwardingMessage.id)
     CaseAttachment.delete().execute()  # the centre has not got it yet
     centre_store = tmp_path / "centre"
     site = case.site

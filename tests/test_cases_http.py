@@ -1,8 +1,8 @@
 """Cases over HTTP: the JSON API (intake, uploads, receipt, tracking, the officers'
 inbox), the signed sync endpoints, and the pages."""
 import json
-import secrets
 import logging
+import secrets
 import time
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from app import synclink
 from app.db import database
 from app.domain import cases
-from app.models_cases import Case, InboxMessage, OutboxMessage
+from app.models import Case, ForwardingMessage, InboxMessage
 
 from .casekit import NIK, bomb_png, pdf_bytes, png_bytes
 from .conftest import Api
@@ -160,7 +160,7 @@ def test_receipt_pdf(operator):
 
 
 def test_receipt_data_masks_nik(app, operator):
-    from app import receipts
+    from app.printing import receipts
     from app.web.urls import case_tracking_url
     code, _ = open_case(operator)
     with app.test_request_context():
@@ -194,7 +194,7 @@ def signed(client, method, path, body=b"", site="tabang", key=KEY, **kw):
 
 def test_sync_roundtrip_in_process(client, operator):
     code, _ = open_case(operator)
-    messages = [{"body": m.body} for m in OutboxMessage.select()]
+    messages = [{"body": m.body} for m in ForwardingMessage.select()]
     body = json.dumps({"messages": messages}).encode()
     r, _ = signed(client, "POST", "/api/v1/sync/cases", body)
     assert r.status_code == 200 and r.json["results"][0]["status"] == "stored"
@@ -207,7 +207,7 @@ def test_sync_roundtrip_in_process(client, operator):
 
 def test_refused_sync_requests_are_logged(client, operator, caplog):
     open_case(operator)
-    body = json.dumps({"messages": [{"body": m.body} for m in OutboxMessage.select()]}
+    body = json.dumps({"messages": [{"body": m.body} for m in ForwardingMessage.select()]}
                       ).encode()
     path = "/api/v1/sync/cases"
     caplog.set_level(logging.WARNING, logger="mpp.sync")
@@ -278,7 +278,7 @@ def test_officer_inbox_and_status(client, operator):
     assert r.status_code == 409  # not forwarded yet
     r = officer.post(f"/api/v1/central/cases/{code}/status", json={"status": "flying"})
     assert r.status_code == 422
-    messages = [{"body": m.body} for m in OutboxMessage.select()]
+    messages = [{"body": m.body} for m in ForwardingMessage.select()]
     signed(client, "POST", "/api/v1/sync/cases", json.dumps({"messages": messages}).encode())
     r = officer.post(f"/api/v1/central/cases/{code}/status",
                      json={"status": "needs_fix", "missing": "Pengantar RT belum dicap"})

@@ -13,11 +13,13 @@ from app.db import database, is_sqlite
 from app.models import NumberSequence, Site, Ticket, TicketEvent, User
 
 from .conftest import MONDAY_9
+from .test_api import *  # noqa: F401,F403
 from .test_calendar import *  # noqa: F401,F403 - collected again here, on PostgreSQL
 from .test_fast_paths import (  # noqa: F401
-    test_numbers_from_the_returning_upsert, test_people_ahead_is_the_place_in_the_sorted_lane,
-    test_prepared_inserts_store_what_the_models_read_back)
-from .test_api import *  # noqa: F401,F403
+    test_numbers_from_the_returning_upsert,
+    test_people_ahead_is_the_place_in_the_sorted_lane,
+    test_prepared_inserts_store_what_the_models_read_back,
+)
 from .test_queueing import *  # noqa: F401,F403
 
 pytestmark = pytest.mark.postgres
@@ -37,6 +39,7 @@ def test_the_lane_really_runs_on_postgresql(db):
 def test_setup_migrates_an_empty_database_and_is_idempotent(pg_database, tmp_path):
     from app import create_app
     from app.cli import setup
+
     from .conftest import _release_connections
     app = create_app({"DATA_DIR": str(tmp_path), "DATABASE_URL": pg_database,
                       "SECRET_KEY": "test"})
@@ -126,6 +129,7 @@ def test_pg_app_restores_the_demo_database_between_tests(db, pg_session_db):
     """The reset `pg_app` relies on: every table and id sequence back as migrated."""
     from app.domain import queueing
     from app.models import Closure, Counter
+
     from . import pg
     name, _url, restore = pg_session_db
     tabang = Site.get(Site.code == "tabang")

@@ -5,8 +5,7 @@ from playhouse.migrations import Runner
 from app import create_app
 from app.cli import MIGRATIONS, migrate
 from app.db import database
-from app.models import Site
-from printers.models import Kiosk
+from app.models import Kiosk, Site
 
 
 def test_existing_halls_get_a_default_kiosk(tmp_path):

@@ -28,9 +28,8 @@ def pg_app(pg_database, tmp_path):
 
 def test_workers_on_postgres_print_every_job_once(pg_app):
     from app.domain import queueing
-    from app.models import Site
-    from printers import kiosks, service
-    from printers.models import PrintJob
+    from app.models import PrintJob, Site
+    from app.printing import kiosks, tickets
 
     from .escpos_parser import parse
 
@@ -42,11 +41,13 @@ def test_workers_on_postgres_print_every_job_once(pg_app):
                                          "host": "127.0.0.1", "port": printer.port,
                                          "paper_width": 80})
                 for code in ("p1", "p2", "p3")]
-        tickets = [service.issue_at_kiosk(site, queueing.get_service("ADM-KTP"),
-                                          made[i % 3], now, lambda t: f"http://x/t/{t}")[0]
-                   for i in range(15)]
+        issued = []
+        for i in range(15):
+            ticket = queueing.issue_ticket(site, queueing.get_service("ADM-KTP"), now)
+            tickets.queue_ticket(ticket, made[i % 3], now, f"http://x/t/{ticket.id}")
+            issued.append(ticket)
         assert print_with_worker_threads(pg_app, printer, 15, timeout=40)
     printed = sorted(line for job in printer.jobs for line, w, *_ in parse(job).lines
                      if w >= 4)
-    assert printed == sorted(t.number for t in tickets)
+    assert printed == sorted(t.number for t in issued)
     assert PrintJob.select().where(PrintJob.status == "printed").count() == 15

@@ -6,10 +6,9 @@ import time
 import pytest
 
 from app.domain import queueing
-from app.models import Site, Ticket
-from printers import kiosks, queue, service
-from printers.models import Kiosk, PrintJob
-from printers.worker import PrintWorker
+from app.models import Kiosk, PrintJob, Site, Ticket
+from app.printing import kiosks, queue, tickets
+from app.printing.worker import PrintWorker
 
 from .conftest import MONDAY_9
 from .escpos_parser import parse
@@ -46,8 +45,9 @@ def network_kiosk(port, site_code="tabang", code="k1", **extra):
 
 
 def issue(kiosk, now=MONDAY_9, service_code="ADM-KTP"):
-    site = kiosk.site
-    return service.issue_at_kiosk(site, queueing.get_service(service_code), kiosk, now, track)
+    """What the kiosk view does: issue the ticket, then queue its print."""
+    ticket = queueing.issue_ticket(kiosk.site, queueing.get_service(service_code), now)
+    return ticket, tickets.queue_ticket(ticket, kiosk, now, track(ticket.id))
 
 
 def test_the_job_arrives_at_the_printer(app, db):
@@ -158,11 +158,11 @@ def test_many_worker_threads_print_every_job_once(app, db):
     with FakePrinter() as printer:
         kiosk_a = network_kiosk(printer.port, code="k1")
         kiosk_b = network_kiosk(printer.port, code="k2")
-        tickets = [issue(kiosk_a if i % 2 else kiosk_b)[0] for i in range(16)]
+        issued = [issue(kiosk_a if i % 2 else kiosk_b)[0] for i in range(16)]
         assert print_with_worker_threads(app, printer, 16, timeout=30)
     printed = sorted(line for job in printer.jobs for line, w, *_ in parse(job).lines
                      if w >= 4)
-    assert printed == sorted(t.number for t in tickets)
+    assert printed == sorted(t.number for t in issued)
     assert PrintJob.select().where(PrintJob.status != "printed").count() == 0
 
 

@@ -12,8 +12,15 @@ import segno
 from pypdf import PdfReader
 
 from app.clock import WITA
-from printers import (CaseReceipt, TicketPrint, render_receipt_escpos, render_receipt_pdf,
-                      render_ticket_escpos, render_ticket_pdf)
+from printers import (
+    CaseReceipt,
+    TicketPrint,
+    render_receipt_escpos,
+    render_receipt_pdf,
+    render_ticket_escpos,
+    render_ticket_pdf,
+)
+from printers.data import receipt_to_json, ticket_to_json
 from printers.escpos import COLUMNS, QR_MODULE
 
 from .escpos_parser import parse, preview
@@ -31,7 +38,7 @@ RECEIPT = CaseReceipt(
     hall_name="Mini MPP Tabang", tracking_code="KK7Q-M3XD-9P", service_name="Paspor",
     applicant_name="Siti Rahmawati", nik_masked="6402********0001",
     requirements_received=["KTP", "Kartu Keluarga", "Akta kelahiran, ijazah atau buku nikah"],
-    received_at=dt.datetime(2026, 11, 30, 1, 30, tzinfo=dt.timezone.utc),
+    received_at=dt.datetime(2026, 11, 30, 9, 30, tzinfo=WITA),
     expected_on=dt.date(2026, 12, 7), track_url="http://127.0.0.1:8000/lacak/KK7Q-M3XD-9P",
     officer_name="Operator Tabang")
 
@@ -62,10 +69,22 @@ def test_ticket_pdf_height_follows_content():
     assert "PRIORITAS" not in pdf_page(render_ticket_pdf(plain))[1]
 
 
-def test_ticket_pdf_times_are_wita_whatever_zone_comes_in():
-    utc = dataclasses.replace(TICKET, issued_at=dt.datetime(2026, 11, 30, 1, 5,
-                                                            tzinfo=dt.timezone.utc))
-    assert "09:05 WITA" in pdf_page(render_ticket_pdf(utc))[1]
+def test_a_print_job_stored_in_utc_prints_wita():
+    """The renderers print times as given; the app's worker hands them over in WITA,
+    also for snapshots stored in UTC (before the renderers took local times)."""
+    from types import SimpleNamespace
+
+    from app.printing.worker import render_job
+    kiosk = SimpleNamespace(paper_width=80, qr_mode="native")
+    ticket = ticket_to_json(dataclasses.replace(
+        TICKET, issued_at=dt.datetime(2026, 11, 30, 1, 5, tzinfo=dt.timezone.utc)))
+    receipt = receipt_to_json(dataclasses.replace(
+        RECEIPT, received_at=dt.datetime(2026, 11, 30, 1, 30, tzinfo=dt.timezone.utc)))
+    printed_ticket = parse(render_job(SimpleNamespace(kind="ticket", data=ticket,
+                                                      kiosk=kiosk))).text()
+    printed_receipt = parse(render_job(SimpleNamespace(kind="receipt", data=receipt,
+                                                       kiosk=kiosk))).text()
+    assert "09:05 WITA" in printed_ticket and "09:30 WITA" in printed_receipt
 
 
 def test_nobody_ahead_reads_as_called_soon():
@@ -174,7 +193,6 @@ def test_render_to_png_for_a_person_to_look_at():
 def test_snapshots_round_trip_through_json():
     import json
 
-    from printers.data import (receipt_from_json, receipt_to_json, ticket_from_json,
-                               ticket_to_json)
+    from printers.data import receipt_from_json, receipt_to_json, ticket_from_json, ticket_to_json
     assert ticket_from_json(json.loads(json.dumps(ticket_to_json(TICKET)))) == TICKET
     assert receipt_from_json(json.loads(json.dumps(receipt_to_json(RECEIPT)))) == RECEIPT

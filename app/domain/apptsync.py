@@ -34,9 +34,7 @@ import peewee as pw
 from ..clock import as_utc_naive, to_local
 from ..db import database, lock_rows, write_transaction
 from ..errors import Conflict, DomainError
-from ..models import Service, Site
-from ..models_booking import Appointment
-from ..models_cases import FeedCounter, OutboxMessage
+from ..models import Appointment, FeedCounter, ForwardingMessage, Service, Site
 from . import cases, sync
 
 log = logging.getLogger("mpp.sync")
@@ -140,7 +138,7 @@ def _outbox(appt: Appointment, kind: str, data: dict, naive: dt.datetime) -> Non
     site_code = Site.get_by_id(appt.site_id).code
     body = cases.canonical({"id": message_id, "kind": kind, "site": site_code,
                             "tracking_code": appt.code, "data": data})
-    OutboxMessage.create(message_id=message_id, site=appt.site_id, kind=kind,
+    ForwardingMessage.create(message_id=message_id, site=appt.site_id, kind=kind,
                          tracking_code=appt.code, body=body, created_at=naive)
 
 

@@ -15,8 +15,7 @@ from PIL import Image
 from ..clock import as_utc_naive
 from ..db import write_transaction
 from ..errors import Conflict, DomainError, Invalid, NotFound
-from ..models import User
-from ..models_cases import Case, CaseAttachment
+from ..models import Case, CaseAttachment, User
 from . import cases
 
 MAX_PIXELS = 40_000_000  # a 40-megapixel scan is already far more than a phone photo

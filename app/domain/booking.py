@@ -26,12 +26,21 @@ from dataclasses import dataclass
 
 import peewee as pw
 
+from printers.qr import qr_png
+
 from .. import outbox
 from ..clock import WITA, as_utc_naive, to_local
 from ..db import database, lock_rows, write_transaction
 from ..errors import Conflict, Invalid, NotFound
-from ..models import Service, Site, SiteService
-from ..models_booking import Appointment, BookingSetting, DayCounter, SlotCounter
+from ..models import (
+    Appointment,
+    BookingSetting,
+    DayCounter,
+    Service,
+    Site,
+    SiteService,
+    SlotCounter,
+)
 from . import apptsync, calendar, contact, queueing
 from .nik import mask_nik, validate_nik
 
@@ -542,12 +551,7 @@ def check_in(site: Site, code_text, now: dt.datetime):
 # --- e-mail ----------------------------------------------------------------------------
 
 def qr_png_base64(text: str) -> str:
-    import io
-
-    import segno
-    buffer = io.BytesIO()
-    segno.make(text, error="m").save(buffer, kind="png", scale=6, border=2)
-    return base64.b64encode(buffer.getvalue()).decode()
+    return base64.b64encode(qr_png(text)).decode()
 
 
 def _mail(appt: Appointment, title: str, now: dt.datetime, manage_url: str) -> None:

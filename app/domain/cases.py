@@ -23,11 +23,21 @@ import peewee as pw
 from ..clock import as_utc_naive, iso
 from ..db import database, lock_rows, write_transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..models import Agency, Service, Site, Ticket, User
-from ..models_cases import (Case, CaseAttachment, CaseEvent, CaseUpdate, FeedCounter,
-                            OutboxMessage)
-from . import nik as nik_rules
+from ..models import (
+    Agency,
+    Case,
+    CaseAttachment,
+    CaseEvent,
+    CaseUpdate,
+    FeedCounter,
+    ForwardingMessage,
+    Service,
+    Site,
+    Ticket,
+    User,
+)
 from . import accounts, calendar, queueing
+from . import nik as nik_rules
 
 STATUSES = {
     "received": ("Diterima di loket", "Received at the counter"),
@@ -316,13 +326,13 @@ def case_payload(case: Case, events: list[CaseEvent]) -> dict:
 
 # --- where changes go ----------------------------------------------------------------
 
-def _outbox(case: Case, kind: str, data: dict, naive: dt.datetime) -> OutboxMessage:
+def _outbox(case: Case, kind: str, data: dict, naive: dt.datetime) -> ForwardingMessage:
     message_id = new_uid()
     for listener in OUTBOX_LISTENERS:
         database.after_commit(listener)
     body = canonical({"id": message_id, "kind": kind, "site": case.site.code,
                       "tracking_code": case.tracking_code, "data": data})
-    return OutboxMessage.create(message_id=message_id, site=case.site_id, kind=kind,
+    return ForwardingMessage.create(message_id=message_id, site=case.site_id, kind=kind,
                                 tracking_code=case.tracking_code, body=body,
                                 created_at=naive)
 

@@ -13,8 +13,16 @@ from .. import events
 from ..clock import as_utc_naive, iso, local_day
 from ..db import Slot, lock_rows, prepared, skip_locked, write_transaction
 from ..errors import Conflict, Invalid, NotFound
-from ..models import Counter, CounterService, Service, Site, SiteService, Ticket, TicketEvent
-from ..models_booking import Appointment
+from ..models import (
+    Appointment,
+    Counter,
+    CounterService,
+    Service,
+    Site,
+    SiteService,
+    Ticket,
+    TicketEvent,
+)
 from . import calendar, numbering
 
 PRIORITY_GROUPS = {

@@ -26,9 +26,18 @@ import peewee as pw
 from ..clock import as_utc_naive
 from ..db import database, write_transaction
 from ..errors import DomainError, Invalid
-from ..models import Service, Site
-from ..models_cases import (Case, CaseEvent, CaseUpdate, InboxMessage, OutboxMessage,
-                            SyncKey, SyncNonce, SyncState)
+from ..models import (
+    Case,
+    CaseEvent,
+    CaseUpdate,
+    ForwardingMessage,
+    InboxMessage,
+    Service,
+    Site,
+    SyncKey,
+    SyncNonce,
+    SyncState,
+)
 from . import attachments, cases
 from . import nik as nik_rules
 
@@ -44,21 +53,21 @@ class Refused(DomainError):
 
 # --- the hall: outbox ----------------------------------------------------------------
 
-def pending(site_id: int, limit: int) -> list[OutboxMessage]:
-    return list(OutboxMessage.select()
-                .where((OutboxMessage.site == site_id) & OutboxMessage.delivered_at.is_null()
-                       & (OutboxMessage.refused == False))  # noqa: E712
-                .order_by(OutboxMessage.id).limit(limit))
+def pending(site_id: int, limit: int) -> list[ForwardingMessage]:
+    waiting = ((ForwardingMessage.site == site_id) & ForwardingMessage.delivered_at.is_null()
+               & (ForwardingMessage.refused == False))  # noqa: E712
+    return list(ForwardingMessage.select().where(waiting)
+                .order_by(ForwardingMessage.id).limit(limit))
 
 
 def sites_with_pending() -> list[int]:
-    rows = (OutboxMessage.select(OutboxMessage.site).distinct()
-            .where(OutboxMessage.delivered_at.is_null()
-                   & (OutboxMessage.refused == False)).tuples())  # noqa: E712
+    rows = (ForwardingMessage.select(ForwardingMessage.site).distinct()
+            .where(ForwardingMessage.delivered_at.is_null()
+                   & (ForwardingMessage.refused == False)).tuples())  # noqa: E712
     return sorted(site_id for (site_id,) in rows)
 
 
-def wire_message(row: OutboxMessage, store_dir) -> dict:
+def wire_message(row: ForwardingMessage, store_dir) -> dict:
     """The message as sent: its stored body, and an attachment's bytes beside it."""
     message = {"body": row.body}
     if row.kind == "case.attachment":
@@ -90,15 +99,15 @@ def record_results(site_id: int, results: list[dict], now: dt.datetime) -> dict:
     refused = [r for r in results if r.get("status") == "refused"]
     with write_transaction():
         for start in range(0, len(delivered), 500):
-            (OutboxMessage.update(delivered_at=naive, attempts=OutboxMessage.attempts + 1)
-             .where((OutboxMessage.site == site_id)
-                    & (OutboxMessage.message_id.in_(delivered[start:start + 500])))
+            (ForwardingMessage.update(delivered_at=naive, attempts=ForwardingMessage.attempts + 1)
+             .where((ForwardingMessage.site == site_id)
+                    & (ForwardingMessage.message_id.in_(delivered[start:start + 500])))
              .execute())
         for r in refused:
-            (OutboxMessage.update(refused=True, attempts=OutboxMessage.attempts + 1,
+            (ForwardingMessage.update(refused=True, attempts=ForwardingMessage.attempts + 1,
                                   last_error=f"{r.get('code')}: {r.get('message', '')}"[:500])
-             .where((OutboxMessage.site == site_id)
-                    & (OutboxMessage.message_id == r["id"])).execute())
+             .where((ForwardingMessage.site == site_id)
+                    & (ForwardingMessage.message_id == r["id"])).execute())
         _state(site_id)
         fields = {SyncState.last_success_at: naive, SyncState.failures: 0,
                   SyncState.next_attempt_at: None}
@@ -151,18 +160,18 @@ def take_lease(site_id: int, owner: str, real_now: dt.datetime, seconds: int = 2
 def link_status(site: Site, now: dt.datetime) -> dict:
     """The supervisor's view of the link."""
     state = SyncState.get_or_none(SyncState.site == site)
-    waiting = (OutboxMessage.select()
-               .where((OutboxMessage.site == site) & OutboxMessage.delivered_at.is_null()
-                      & (OutboxMessage.refused == False)))  # noqa: E712
-    oldest = waiting.order_by(OutboxMessage.id).first()
-    refused = (OutboxMessage.select()
-               .where((OutboxMessage.site == site) & (OutboxMessage.refused == True))  # noqa
+    waiting = (ForwardingMessage.select()
+               .where((ForwardingMessage.site == site) & ForwardingMessage.delivered_at.is_null()
+                      & (ForwardingMessage.refused == False)))  # noqa: E712
+    oldest = waiting.order_by(ForwardingMessage.id).first()
+    refused = (ForwardingMessage.select()
+               .where((ForwardingMessage.site == site) & (ForwardingMessage.refused == True))  # noqa
                .count())
     naive = as_utc_naive(now)
     return {
         "site": site.code,
         "waiting": waiting.count(),
-        "waiting_cases": waiting.where(OutboxMessage.kind == "case.opened").count(),
+        "waiting_cases": waiting.where(ForwardingMessage.kind == "case.opened").count(),
         "oldest_waiting_at": oldest.created_at if oldest else None,
         "oldest_age_seconds": (int((naive - oldest.created_at).total_seconds())
                                if oldest else 0),

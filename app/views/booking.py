@@ -1,18 +1,27 @@
 """Online appointments: the public booking pages (/booking), the kiosk check-in
 (/k/<site>/check-in) and their JSON API rows. Thin: parse, call one domain function,
 render. The NIK travels only in request bodies (or the X-NIK header), never in a URL."""
-import segno
-from flask import (Blueprint, current_app, jsonify, redirect, render_template, request,
-                   session, url_for)
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from printers.qr import qr_svg_data_uri
 
 from .. import serializers
 from ..clock import iso, to_local
 from ..domain import booking, calendar, contact, queueing
 from ..errors import DomainError, Invalid
-from ..web.inputs import field, json_body, now
 from ..models import Site
 from ..ratelimit import check, limit, too_many
 from ..web import openapi
+from ..web.inputs import field, json_body, now
 from ..web.plumbing import csrf
 from ..web.responses import page_or_fragment
 from ..web.urls import ticket_page_url
@@ -35,7 +44,7 @@ def _manage_prefix() -> str:
 
 def qr_data_uri(code: str) -> str:
     payload = booking.qr_payload(code, _manage_prefix())
-    return segno.make(payload, error="m").svg_data_uri(scale=6, border=2, dark="#000")
+    return qr_svg_data_uri(payload, scale=6)
 
 
 def appointment_dict(appt, moment) -> dict:

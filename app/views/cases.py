@@ -1,22 +1,21 @@
 """Case pages: "Buka berkas" from the console, the case at the hall (upload, receipt,
 picked up), public tracking at /lacak, the officers' inbox at /pusat, and the hall
 supervisor's link status."""
-from flask import (Blueprint, abort, current_app, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import receipts
 from ..domain import accounts, attachments, cases, queueing
 from ..domain import sync as sync_domain
 from ..domain.contact import mask_phone
 from ..domain.nik import mask_nik
 from ..errors import DomainError, NotFound
+from ..models import Agency, Service, Site
+from ..printing import receipts
+from ..ratelimit import limit
 from ..web.auth import signed_in_user
 from ..web.inputs import now
-from ..web.responses import file_response, page_or_fragment, attachment_response
+from ..web.responses import attachment_response, file_response, page_or_fragment
 from ..web.urls import case_tracking_url
-from ..models import Agency, Service, Site
-from ..ratelimit import limit
 
 bp = Blueprint("cases", __name__)
 

@@ -7,20 +7,19 @@ import re
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from .. import receipts
 from ..clock import iso
 from ..domain import accounts, attachments, cases, queueing
 from ..domain import sync as sync_domain
 from ..errors import Forbidden, Invalid, NotFound
-from ..web.inputs import Unauthorized, client_address, field, json_body, now
 from ..models import Site
+from ..printing import receipts
 from ..ratelimit import limit
-from ..synclink import (NONCE_HEADER, SIG_HEADER, SITE_HEADER, TS_HEADER,
-                        real_now, signature)
+from ..synclink import NONCE_HEADER, SIG_HEADER, SITE_HEADER, TS_HEADER, real_now, signature
 from ..web import openapi
 from ..web.auth import token_required
+from ..web.inputs import Unauthorized, client_address, field, json_body, now
 from ..web.plumbing import csrf
-from ..web.responses import file_response, attachment_response
+from ..web.responses import attachment_response, file_response
 from ..web.urls import case_tracking_url
 
 bp = Blueprint("cases_api", __name__)

@@ -1,7 +1,7 @@
 """The operator's console at /loket: log in, choose a counter, serve the queue."""
 import time
 
-from flask import (Blueprint, abort, redirect, render_template, request, session, url_for)
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -9,9 +9,9 @@ from wtforms.validators import DataRequired, Length
 
 from ..domain import accounts, queueing
 from ..errors import DomainError
+from ..models import Site
 from ..web.auth import signed_in_user
 from ..web.inputs import client_address, now
-from ..models import Site
 from ..web.plumbing import LoginUser
 from ..web.responses import htmx
 

@@ -1,19 +1,17 @@
 """The lobby kiosk: a touch screen, services as big buttons, a ticket on tap.
 
-`?kiosk=<code>` names the kiosk (printers.models.Kiosk) a screen runs as, and so how
-its tickets print; without it the hall's first kiosk is used."""
+`?kiosk=<code>` names the kiosk (app.models.Kiosk) a screen runs as, and so how its
+tickets print; without it the hall's first kiosk is used."""
 from flask import Blueprint, render_template, request
-
-from printers import kiosks as printer_kiosks
-from printers import service as printing
 
 from .. import serializers
 from ..domain import queueing
 from ..errors import DomainError
+from ..printing import kiosks, tickets
+from ..ratelimit import limit
 from ..web.inputs import now
 from ..web.responses import page_or_fragment
 from ..web.urls import ticket_page_url
-from ..ratelimit import limit
 
 bp = Blueprint("kiosk", __name__, url_prefix="/k")
 RETURN_AFTER_SECONDS = 20
@@ -47,14 +45,15 @@ def take_ticket(site_code):
     site = queueing.get_site(site_code)
     priority = request.form.get("priority_group") or None
     try:
-        kiosk = printer_kiosks.kiosk_for(site, _kiosk_code())
+        kiosk = kiosks.kiosk_for(site, _kiosk_code())
         service = queueing.get_service(request.form.get("service", ""))
-        ticket, printout = printing.issue_at_kiosk(site, service, kiosk, now(), ticket_page_url,
-                                                   priority_group=priority)
+        ticket = queueing.issue_ticket(site, service, now(), priority_group=priority)
     except DomainError as exc:
         return render_template("_partials/kiosk_message.html", site=site, message=exc.message,
                                kiosk_code=_kiosk_code(),
                                return_after=RETURN_AFTER_SECONDS // 2), exc.status
+    # Committed: whatever happens to the paper now, the citizen has a number.
+    printout = tickets.queue_ticket(ticket, kiosk, now(), ticket_page_url(ticket.id))
     data = serializers.ticket_dict(ticket, now(), ticket_page_url(ticket.id))
     return render_template("_partials/kiosk_ticket.html", site=site, ticket=data,
                            priority_label=queueing.PRIORITY_GROUPS.get(priority or ""),

@@ -4,10 +4,10 @@ from flask import Blueprint, make_response, render_template
 from .. import serializers
 from ..clock import local_day
 from ..domain import queueing
+from ..models import Site
 from ..web.inputs import now
 from ..web.responses import page_or_fragment
 from ..web.urls import ticket_page_url
-from ..models import Site
 
 bp = Blueprint("pages", __name__)
 

@@ -11,6 +11,8 @@ from flask_login import LoginManager, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from printers.qr import qr_svg_data_uri
+
 from ..db import database
 from ..errors import DomainError
 from ..models import User
@@ -71,6 +73,8 @@ def init_app(app):
         return LoginUser(user) if user else None
 
     from ..clock import to_local
+
+    app.add_template_global(qr_svg_data_uri, "qr_svg_uri")
 
     @app.template_filter("wita")
     def wita(moment, pattern="%H:%M"):

@@ -1,9 +1,9 @@
 """The case receipt (tanda terima): the plain data the printers library takes."""
 from printers import CaseReceipt, render_receipt_pdf
 
-from .clock import to_local
-from .domain.nik import mask_nik
-from .models_cases import Case
+from ..clock import to_local
+from ..domain.nik import mask_nik
+from ..models import Case
 
 
 def receipt_data(case: Case, tracking_url: str) -> CaseReceipt:

@@ -1,21 +1,20 @@
 """Printing over HTTP: the ticket as PDF and ESC/POS (API), the kiosk's print status
 and reprint, the supervisor's printer page and the kiosk settings (admin)."""
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from app.domain import accounts, queueing
-from app.errors import Conflict, Invalid
-from app.web import openapi
-from app.web.auth import signed_in_user
-from app.web.inputs import now
-from app.web.responses import htmx, page_or_fragment
-from app.web.urls import ticket_page_url
+from printers import render_ticket_escpos, render_ticket_pdf
+from printers.layout import ticket_blocks
 
-from . import kiosks, queue, service
-from .escpos import render_ticket_escpos
-from .layout import ticket_blocks
-from .models import PAPER_WIDTHS, PRINT_MODES, QR_MODES
-from .pdf import qr_code, render_ticket_pdf
+from ..domain import accounts, queueing
+from ..errors import Conflict, Invalid
+from ..models.printing import PAPER_WIDTHS, PRINT_MODES, QR_MODES
+from ..printing import kiosks, queue, tickets
+from ..web import openapi
+from ..web.auth import signed_in_user
+from ..web.inputs import now
+from ..web.responses import file_response, htmx, page_or_fragment
+from ..web.urls import ticket_page_url
 
 bp = Blueprint("printers", __name__)
 
@@ -30,12 +29,6 @@ openapi.add_operations([
      {"200": "application/octet-stream", "404": "unknown_ticket / unknown_kiosk",
       "422": "invalid_width / invalid_qr_mode"}),
 ])
-
-
-@bp.app_template_global()
-def qr_svg_uri(data: str) -> str:
-    """A QR code as an SVG data URI (the CSP allows data: images, not inline styles)."""
-    return qr_code(data).svg_data_uri(scale=5, border=2)
 
 
 @bp.app_template_global()
@@ -65,21 +58,18 @@ def _paper(ticket):
 def ticket_pdf(ticket_id):
     ticket = queueing.get_ticket(ticket_id)
     width, _qr = _paper(ticket)
-    body = render_ticket_pdf(service.ticket_print(ticket, now(), ticket_page_url(ticket.id)), width)
-    return Response(body, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="tiket-{ticket.number}.pdf"',
-        "Cache-Control": "no-store"})
+    paper = tickets.ticket_print(ticket, now(), ticket_page_url(ticket.id))
+    return file_response(render_ticket_pdf(paper, width), "application/pdf",
+                         f"tiket-{ticket.number}.pdf")
 
 
 @bp.get("/api/v1/tickets/<ticket_id>/ticket.escpos")
 def ticket_escpos(ticket_id):
     ticket = queueing.get_ticket(ticket_id)
     width, qr = _paper(ticket)
-    body = render_ticket_escpos(service.ticket_print(ticket, now(), ticket_page_url(ticket.id)),
-                                width, qr)
-    return Response(body, mimetype="application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="tiket-{ticket.number}.bin"',
-        "Cache-Control": "no-store"})
+    paper = tickets.ticket_print(ticket, now(), ticket_page_url(ticket.id))
+    return file_response(render_ticket_escpos(paper, width, qr), "application/octet-stream",
+                         f"tiket-{ticket.number}.bin", inline=False)
 
 
 # --- kiosk -------------------------------------------------------------------------
@@ -103,7 +93,7 @@ def kiosk_print_status(site_code, ticket_id):
 @bp.post("/k/<site_code>/tickets/<ticket_id>/reprint")
 def kiosk_reprint(site_code, ticket_id):
     site, ticket, kiosk, code = _kiosk_ticket(site_code, ticket_id)
-    printout = service.kiosk_reprint(ticket, kiosk, now(), ticket_page_url(ticket.id))
+    printout = tickets.kiosk_reprint(ticket, kiosk, now(), ticket_page_url(ticket.id))
     return render_template("printers/_kiosk_print.html", site=site, ticket_id=ticket.id,
                            printout=printout, kiosk_code=code)
 

@@ -4,11 +4,10 @@ import re
 
 import peewee as pw
 
-from app.db import write_transaction
-from app.errors import Conflict, Invalid, NotFound
-from app.models import Site
-
-from .models import PAPER_WIDTHS, PRINT_MODES, QR_MODES, Kiosk
+from ..db import write_transaction
+from ..errors import Conflict, Invalid, NotFound
+from ..models import Kiosk, Site
+from ..models.printing import PAPER_WIDTHS, PRINT_MODES, QR_MODES
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"

@@ -26,12 +26,10 @@ import time
 
 import peewee as pw
 
-from app.clock import as_utc_naive
-from app.db import lock_rows, skip_locked, write_transaction
-from app.errors import Conflict, NotFound
-from app.models import Site
-
-from .models import Kiosk, PrintJob
+from ..clock import as_utc_naive
+from ..db import lock_rows, skip_locked, write_transaction
+from ..errors import Conflict, NotFound
+from ..models import Kiosk, PrintJob, Site
 
 log = logging.getLogger("mpp.printers")
 LEASE = dt.timedelta(seconds=60)   # well above connect + send timeouts

@@ -10,23 +10,31 @@ import os
 import socket
 import threading
 import uuid
+from dataclasses import replace
 
-from app.db import database
+from printers import render_receipt_escpos, render_ticket_escpos
+from printers.data import receipt_from_json, ticket_from_json
+from printers.network import PrinterError, send
 
+from ..clock import to_local
+from ..db import database
 from . import queue
-from .data import receipt_from_json, ticket_from_json
-from .escpos import render_receipt_escpos, render_ticket_escpos
-from .transport import PrinterError, send
 
 log = logging.getLogger("mpp.printers.worker")
 
 
 def render_job(job) -> bytes:
+    """The job's snapshot as ESC/POS, its times in WITA (snapshots stored before the
+    renderers took local times carry UTC)."""
     kiosk = job.kiosk
     if job.kind == "receipt":
-        return render_receipt_escpos(receipt_from_json(job.data), kiosk.paper_width,
-                                     kiosk.qr_mode)
-    return render_ticket_escpos(ticket_from_json(job.data), kiosk.paper_width, kiosk.qr_mode)
+        receipt = receipt_from_json(job.data)
+        if receipt.received_at:
+            receipt = replace(receipt, received_at=to_local(receipt.received_at))
+        return render_receipt_escpos(receipt, kiosk.paper_width, kiosk.qr_mode)
+    ticket = ticket_from_json(job.data)
+    ticket = replace(ticket, issued_at=to_local(ticket.issued_at))
+    return render_ticket_escpos(ticket, kiosk.paper_width, kiosk.qr_mode)
 
 
 class PrintWorker:

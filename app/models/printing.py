@@ -1,8 +1,10 @@
-"""Print settings per kiosk and the print queue (migration 0200_printers)."""
+"""Kiosks with their print settings, and the print queue."""
 import peewee as pw
 
-from app.db import BaseModel
-from app.models import JSONField, Site, Ticket
+from ..db import BaseModel
+from .catalogue import Site
+from .fields import JSONField
+from .queue import Ticket
 
 PRINT_MODES = {
     "browser-html": "Browser: halaman cetak HTML (Chrome --kiosk-printing)",
@@ -54,6 +56,3 @@ class PrintJob(BaseModel):
 
     class Meta:
         indexes = ((("status", "next_try_at"), False),)
-
-
-MODELS = [Kiosk, PrintJob]

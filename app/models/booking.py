@@ -9,8 +9,9 @@ the citizen; it is masked on every public page.
 """
 import peewee as pw
 
-from .db import BaseModel
-from .models import Service, Site, SiteService, Ticket
+from ..db import BaseModel
+from .catalogue import Service, Site, SiteService
+from .queue import Ticket
 
 
 class BookingSetting(BaseModel):
@@ -73,6 +74,3 @@ class Appointment(BaseModel):
 
     class Meta:
         indexes = ((("site", "day", "status"), False),)
-
-
-BOOKING_MODELS = [BookingSetting, SlotCounter, DayCounter, Appointment]

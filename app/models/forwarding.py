@@ -1,67 +1,19 @@
-"""Cases (berkas) and their forwarding to the MPP Induk: tables of the cases feature.
+"""Forwarding between a hall and the centre: the hall's outbox of messages waiting to be
+forwarded (ForwardingMessage), the link's state, and at the centre the ids of every
+message received (exactly-once), the nonces seen, the halls' keys and the per-hall feed
+of updates (case status, appointments) that the halls pull.
 
-A hall (`site` role) keeps its own cases and an outbox; the centre (`central` role)
-keeps every hall's cases, an inbox of message ids (exactly-once receipt), the nonces it
-has seen, the halls' keys and a per-hall feed of updates the halls pull. In `all-in-one`
-one database holds both sides: a case is one row, seen by the hall and the centre alike.
-
-Datetimes are naive UTC. NIK and phone live only in Case; nothing else copies them
-except outbox/inbox bodies, which never leave the two servers.
+A hall (`site` role) keeps its own cases and the outbox; the centre (`central` role)
+keeps every hall's cases and the inbox. In `all-in-one` one database holds both sides.
 """
 import peewee as pw
 
-from .db import BaseModel
-from .models import JSONField, Service, Site
+from ..db import BaseModel
+from .catalogue import Site
+from .fields import JSONField
 
 
-class Case(BaseModel):
-    tracking_code = pw.CharField(unique=True, max_length=20)
-    site = pw.ForeignKeyField(Site, backref="cases")
-    service = pw.ForeignKeyField(Service)
-    # The hall's ticket id (text, not a FK: the centre does not hold the hall's tickets).
-    ticket_ref = pw.CharField(max_length=32, null=True, unique=True)  # one case per ticket
-    applicant_name = pw.CharField(max_length=120)
-    applicant_nik = pw.CharField(max_length=16)
-    applicant_phone = pw.CharField(max_length=20, default="")
-    requirements = JSONField(default=list)  # [{"item": str, "received": bool}]
-    notes = pw.TextField(default="")
-    status = pw.CharField(max_length=20, default="received")
-    missing = pw.TextField(default="")  # what is missing, while needs_fix
-    received_at = pw.DateTimeField()
-    updated_at = pw.DateTimeField()
-    opened_by = pw.CharField(max_length=80, default="")
-
-    class Meta:
-        table_name = "case_record"  # CASE is an SQL keyword
-        indexes = ((("site", "status"), False), (("status", "updated_at"), False))
-
-
-class CaseEvent(BaseModel):
-    """Status history. `uid` is the same at the hall and at the centre, so an event
-    coming back down (or going up twice) is recognised."""
-    uid = pw.CharField(unique=True, max_length=32)
-    case = pw.ForeignKeyField(Case, backref="events", on_delete="CASCADE")
-    status = pw.CharField(max_length=20)
-    at = pw.DateTimeField()
-    note = pw.TextField(default="")
-    missing = pw.TextField(default="")
-    by = pw.CharField(max_length=80, default="")
-    place = pw.CharField(max_length=10, default="hall")  # hall | central
-
-
-class CaseAttachment(BaseModel):
-    uid = pw.CharField(unique=True, max_length=32)
-    case = pw.ForeignKeyField(Case, backref="attachments", on_delete="CASCADE")
-    stored_name = pw.CharField(max_length=80)  # generated; never the uploaded name
-    original_name = pw.CharField(max_length=120, default="")  # sanitised, for display
-    content_type = pw.CharField(max_length=40)
-    size = pw.IntegerField()
-    sha256 = pw.CharField(max_length=64)
-    uploaded_at = pw.DateTimeField()
-    uploaded_by = pw.CharField(max_length=80, default="")
-
-
-class OutboxMessage(BaseModel):
+class ForwardingMessage(BaseModel):
     """At a hall: one message per change to forward, written in the change's own
     transaction. Undelivered rows are re-scanned on every pass (no cursor), so a row
     that commits after a later one is never skipped."""
@@ -77,6 +29,7 @@ class OutboxMessage(BaseModel):
     refused = pw.BooleanField(default=False)  # the centre refused it for good
 
     class Meta:
+        table_name = "outbox_message"  # its name before the mail outbox existed
         # The auto id gives causal order within a case: a later change to a case is
         # written after the earlier one committed, so it gets a higher id.
         indexes = ((("site", "delivered_at", "id"), False),)
@@ -140,7 +93,3 @@ class CaseUpdate(BaseModel):
 
     class Meta:
         indexes = ((("site", "seq"), True),)
-
-
-CASE_MODELS = [Case, CaseEvent, CaseAttachment, OutboxMessage, SyncState, InboxMessage,
-               SyncNonce, SyncKey, FeedCounter, CaseUpdate]

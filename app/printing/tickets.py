@@ -1,17 +1,16 @@
-"""Printing verbs the views call: issue a ticket at a kiosk and get it on paper, reprint,
-and the plain TicketPrint of a ticket."""
+"""A ticket on paper: its plain TicketPrint, its print job after it was issued, and the
+citizen's reprint at the kiosk."""
 import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from app.clock import as_utc_naive, local_day, to_local
-from app.domain import estimates, queueing
-from app.errors import Conflict
-from app.models import Service, Site, Ticket
+from printers.data import TicketPrint, ticket_to_json
 
+from ..clock import as_utc_naive, local_day, to_local
+from ..domain import estimates, queueing
+from ..errors import Conflict
+from ..models import Kiosk, PrintJob, Ticket
 from . import queue
-from .data import TicketPrint, ticket_to_json
-from .models import Kiosk, PrintJob
 
 log = logging.getLogger("mpp.printers")
 KIOSK_REPRINT_WINDOW = dt.timedelta(minutes=15)
@@ -28,25 +27,25 @@ class PrintOutcome:
     problem: str | None = None     # could not even queue it: say so on screen
 
 
-def ticket_print(ticket: Ticket, now: dt.datetime, track_url: str) -> TicketPrint:
+def ticket_print(ticket: Ticket, now: dt.datetime, page_url: str) -> TicketPrint:
     ahead = queueing.waiting_before(ticket, now)
     wait = (estimates.estimated_wait_minutes(ticket.site, ticket.service, ahead)
             if ticket.status == "waiting" else 0)
     return TicketPrint(
         hall_name=ticket.site.name, service_name=ticket.service.name, number=ticket.number,
         issued_at=to_local(ticket.issued_at), waiting_before=ahead,
-        estimated_wait_minutes=wait, track_url=track_url,
+        estimated_wait_minutes=wait, track_url=page_url,
         priority_label=queueing.PRIORITY_GROUPS.get(ticket.priority_group or ""),
         appointment=ticket.source == "appointment")
 
 
-def queue_ticket(ticket: Ticket, kiosk: Kiosk, now: dt.datetime, track_url: str,
+def queue_ticket(ticket: Ticket, kiosk: Kiosk, now: dt.datetime, page_url: str,
                  reprint: bool = False) -> PrintOutcome:
     """Store the print job of a ticket that already exists. Never raises: the ticket
     is issued whatever happens to its paper copy, and the screen is the fallback."""
     outcome = PrintOutcome(mode=kiosk.print_mode, paper_width=kiosk.paper_width)
     try:
-        outcome.paper = ticket_print(ticket, now, track_url)
+        outcome.paper = ticket_print(ticket, now, page_url)
         if kiosk.print_mode != "escpos-network" or kiosk.id is None:
             return outcome
         data = ticket_to_json(outcome.paper)
@@ -59,17 +58,8 @@ def queue_ticket(ticket: Ticket, kiosk: Kiosk, now: dt.datetime, track_url: str,
     return outcome
 
 
-def issue_at_kiosk(site: Site, service: Service, kiosk: Kiosk, now: dt.datetime,
-                   track_url, priority_group: str | None = None
-                   ) -> tuple[Ticket, PrintOutcome]:
-    """Issue the ticket (its own transaction, committed), then queue its printout.
-    `track_url(ticket_id)` gives the URL the QR code carries."""
-    ticket = queueing.issue_ticket(site, service, now, priority_group=priority_group)
-    return ticket, queue_ticket(ticket, kiosk, now, track_url(ticket.id))
-
-
 def kiosk_reprint(ticket: Ticket, kiosk: Kiosk, now: dt.datetime,
-                  track_url: str) -> PrintOutcome:
+                  page_url: str) -> PrintOutcome:
     """The citizen's 'print again' at the kiosk: soon after issuing, a few times."""
     if ticket.site_id != kiosk.site_id or ticket.status != "waiting" or \
             ticket.day != local_day(now) or \
@@ -80,4 +70,4 @@ def kiosk_reprint(ticket: Ticket, kiosk: Kiosk, now: dt.datetime,
         if queue.jobs_of_ticket(ticket.id) > KIOSK_REPRINT_MAX:
             raise Conflict("Batas cetak ulang tercapai. Silakan hubungi petugas.",
                            code="reprint_limit")
-    return queue_ticket(ticket, kiosk, now, track_url, reprint=True)
+    return queue_ticket(ticket, kiosk, now, page_url, reprint=True)

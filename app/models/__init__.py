@@ -1,0 +1,56 @@
+"""The schema, in one place: one module per feature, each table a peewee model on
+`app.db.BaseModel`. Importing `app.models` registers every table; `app/migrations/`
+builds and upgrades them (frozen copies of these shapes, one file per change).
+
+Nothing here hides a workflow in save(): numbering, outboxes and events are written by
+the domain verbs that own them. Datetimes are stored as naive UTC; local WITA days as
+dates.
+
+- catalogue: Site, Agency, Service, SiteService, OpeningWindow, Closure, Counter,
+  CounterService
+- queue: NumberSequence, Ticket, TicketEvent
+- accounts: User, ApiToken, LoginAttempt
+- booking: BookingSetting, SlotCounter, DayCounter, Appointment
+- cases: Case, CaseEvent, CaseAttachment
+- forwarding: ForwardingMessage, SyncState, InboxMessage, SyncNonce, SyncKey,
+  FeedCounter, CaseUpdate
+- printing: Kiosk, PrintJob
+- mail: MailMessage
+- ratelimit: RateCounter
+"""
+from .accounts import ApiToken, LoginAttempt, User
+from .booking import Appointment, BookingSetting, DayCounter, SlotCounter
+from .cases import Case, CaseAttachment, CaseEvent
+from .catalogue import (
+                        Agency,
+                        Closure,
+                        Counter,
+                        CounterService,
+                        OpeningWindow,
+                        Service,
+                        Site,
+                        SiteService,
+)
+from .fields import JSONField, random_id
+from .forwarding import (
+                        CaseUpdate,
+                        FeedCounter,
+                        ForwardingMessage,
+                        InboxMessage,
+                        SyncKey,
+                        SyncNonce,
+                        SyncState,
+)
+from .mail import MailMessage
+from .printing import Kiosk, PrintJob
+from .queue import NumberSequence, Ticket, TicketEvent
+from .ratelimit import RateCounter
+
+__all__ = [
+    "Agency", "ApiToken", "Appointment", "BookingSetting", "Case", "CaseAttachment",
+    "CaseEvent", "CaseUpdate", "Closure", "Counter", "CounterService", "DayCounter",
+    "FeedCounter", "ForwardingMessage", "InboxMessage", "JSONField", "Kiosk",
+    "LoginAttempt", "MailMessage", "NumberSequence", "OpeningWindow", "PrintJob",
+    "RateCounter", "Service", "Site", "SiteService", "SlotCounter", "SyncKey", "SyncNonce",
+    "SyncState", "Ticket", "TicketEvent", "User", "random_id",
+]

@@ -1,0 +1,79 @@
+"""The catalogue: halls (sites), agencies, services, what each hall offers, opening
+hours, closures, counters and which services each counter serves."""
+import peewee as pw
+
+from ..db import BaseModel
+from .fields import JSONField
+
+
+class Site(BaseModel):
+    code = pw.CharField(unique=True, max_length=40)
+    name = pw.CharField()
+    kind = pw.CharField(max_length=10)  # induk | mini
+    region_code = pw.CharField(max_length=12)
+    zone = pw.CharField(max_length=20, default="")
+    reading_style = pw.CharField(max_length=10, default="whole")  # whole | digits
+    running_text = pw.TextField(default="")
+
+
+class Agency(BaseModel):
+    code = pw.CharField(unique=True, max_length=40)
+    name = pw.CharField()
+
+
+class Service(BaseModel):
+    code = pw.CharField(unique=True, max_length=40)
+    name = pw.CharField()
+    agency = pw.ForeignKeyField(Agency, backref="services")
+    prefix = pw.CharField(max_length=2)
+    mini = pw.CharField(max_length=10, default="yes")  # yes | intake | no
+    standard_minutes = pw.IntegerField(default=10)
+    fee = pw.CharField(default="")
+    requirements = JSONField(default=list)
+
+
+class SiteService(BaseModel):
+    """A service as offered at one hall, with its optional daily quota."""
+    site = pw.ForeignKeyField(Site, backref="offered")
+    service = pw.ForeignKeyField(Service)
+    daily_quota = pw.IntegerField(null=True)
+    active = pw.BooleanField(default=True)
+
+    class Meta:
+        indexes = ((("site", "service"), True),)
+
+
+class OpeningWindow(BaseModel):
+    """Weekly hours (WITA). service NULL = the hall's hours; a service's own windows
+    narrow them further."""
+    site = pw.ForeignKeyField(Site, backref="windows")
+    service = pw.ForeignKeyField(Service, null=True)
+    weekday = pw.IntegerField()  # 0 = Monday
+    opens = pw.TimeField()
+    closes = pw.TimeField()
+
+
+class Closure(BaseModel):
+    """Admin-editable closed days; site NULL = every hall."""
+    site = pw.ForeignKeyField(Site, null=True)
+    day = pw.DateField(index=True)
+    reason = pw.CharField()
+
+
+class Counter(BaseModel):
+    site = pw.ForeignKeyField(Site, backref="counters")
+    code = pw.CharField(max_length=20)
+    name = pw.CharField()
+    number = pw.IntegerField()  # spoken in the call: "loket tiga"
+    status = pw.CharField(max_length=10, default="closed")  # open | paused | closed
+
+    class Meta:
+        indexes = ((("site", "code"), True),)
+
+
+class CounterService(BaseModel):
+    counter = pw.ForeignKeyField(Counter, backref="service_links")
+    service = pw.ForeignKeyField(Service)
+
+    class Meta:
+        indexes = ((("counter", "service"), True),)

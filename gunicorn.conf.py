@@ -27,8 +27,8 @@ control_socket_disable = True
 
 def when_ready(server):
     """Say it loudly, once, in the master: several workers without Redis miss calls."""
-    from boards import transport_warning
-    message = transport_warning(_env)
+    from boards.setup import fanout_warning
+    message = fanout_warning(_env)
     if message:
         server.log.warning(message)
 
@@ -37,10 +37,10 @@ def post_worker_init(worker):
     """Background work of each worker process: board websockets close ("going away")
     when the worker is asked to stop; the print-queue thread (PRINT_WORKER=on); in a hall
     or all-in-one, the sync sender. Leases in the database keep workers from sending a
-    print job or an outbox message twice."""
+    print job or a forwarding message twice."""
+    from app.centre_link import start_sender
     from app.printing.worker import start_background
-    from app.synclink import start_sender
-    from boards import attach_worker
+    from boards.setup import attach_worker
     attach_worker(worker)
     start_background(worker.wsgi)
     start_sender(worker.wsgi)

@@ -49,22 +49,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import web
     web.init_app(app)
 
-    from . import synclink
-    synclink.init_app(app)
+    from . import centre_link
+    centre_link.init_app(app)
+
+    import boards.setup
+    boards.setup.init_app(app)
 
     from .views import api, booking, cases, cases_api, console, kiosk, pages, printers
+    from .views import boards as board_views
     for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp, booking.bp, booking.api_bp,
-                      printers.bp, cases_api.bp, cases.bp):
+                      printers.bp, cases_api.bp, cases.bp, board_views.bp):
         app.register_blueprint(blueprint)
-
-    import boards
-    boards.init_app(app)
+    board_views.sock.init_app(app)
 
     from . import cli
     cli.init_app(app)
 
     if (env["SMTP_HOST"] and env["MAIL_SENDER_THREAD"].lower() == "on"
             and not app.config.get("TESTING")):
-        from . import outbox
-        app.extensions["mpp_outbox_stop"] = outbox.start_sender_thread(app)
+        from . import mail
+        app.extensions["mpp_mail_stop"] = mail.start_sender_thread(app)
     return app

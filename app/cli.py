@@ -57,14 +57,14 @@ def init_app(app):
         """Send the e-mails waiting in the outbox over SMTP (SMTP_* settings)."""
         import time
 
-        from . import outbox
-        smtp = outbox.Smtp.from_settings(current_app.config["SETTINGS"])
+        from . import mail
+        smtp = mail.Smtp.from_settings(current_app.config["SETTINGS"])
         if smtp is None:
             raise click.ClickException("SMTP_HOST is not set.")
         while True:
             database.connect(reuse_if_open=True)
             try:
-                counts = outbox.send_due(smtp, current_app.clock.now())
+                counts = mail.send_due(smtp, current_app.clock.now())
             finally:
                 database.close()
             click.echo(f"sent {counts['sent']}, retry {counts['retry']}, "
@@ -138,6 +138,6 @@ def init_app(app):
             worker.stop()
 
 
-    from .synclink import register_commands
+    from .centre_link import register_commands
     register_commands(group)
     app.cli.add_command(group)

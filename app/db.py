@@ -169,7 +169,7 @@ def skip_locked(query):
 # --- queries rendered once ------------------------------------------------------------
 # peewee builds the SQL text of a query on every execution; on the ticket path that
 # was most of the CPU time (about 0.2 ms a query, the database's own work is 0.02 ms).
-# A `Prepared` query is written with peewee as usual, with `Slot("name")` where a value
+# A `Prepared` query is written with peewee as usual, with `Param("name")` where a value
 # goes; its SQL is rendered once per database and each run only binds the values,
 # converted by the same field converters peewee would use.
 
@@ -180,7 +180,7 @@ class _Bound:
         self.name, self.converter = name, converter
 
 
-class Slot(peewee.Node):
+class Param(peewee.Node):
     """A named value in a `Prepared` query. In a comparison it takes the converter of
     the field it is compared with; in an insert pass `field` for its converter."""
 
@@ -194,7 +194,7 @@ class Slot(peewee.Node):
 
 class Prepared:
     def __init__(self, build):
-        self.build = build  # () -> peewee query using Slot placeholders
+        self.build = build  # () -> peewee query using Param placeholders
         self._rendered = weakref.WeakKeyDictionary()  # database -> (sql, params)
 
     def bind(self, values: dict) -> tuple[str, list]:

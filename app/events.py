@@ -1,8 +1,9 @@
 """Live events (calls, counter changes, waiting counts) published after the
 transaction that caused them commits.
 
-One interface, swappable transports: `boards/` installs the hub (in-process or Redis);
-until then events go nowhere. Domain code only calls `publish_after_commit`.
+One plug-in point: `boards` installs its publisher (which fans events out in-process or
+through Redis); until then events go nowhere. Domain code only calls
+`publish_after_commit`.
 """
 import logging
 
@@ -11,26 +12,26 @@ from .db import database
 log = logging.getLogger(__name__)
 
 
-class NullTransport:
+class NullPublisher:
     def publish(self, site_code: str, event: dict) -> None:
         pass
 
 
-_transport = NullTransport()
+_publisher = NullPublisher()
 
 
-def install(transport) -> None:
-    global _transport
-    _transport = transport
+def install(publisher) -> None:
+    global _publisher
+    _publisher = publisher
 
 
-def transport():
-    return _transport
+def publisher():
+    return _publisher
 
 
 def _deliver(site_code, event):
     try:
-        _transport.publish(site_code, event)
+        _publisher.publish(site_code, event)
     except Exception:  # a broken broker must not undo a committed call
         log.exception("could not publish %s event for %s", event.get("type"), site_code)
 

@@ -1,9 +1,9 @@
 """The live event hub: who listens to which hall, and how events reach them.
 
 One interface, two transports (CTFd's EventManager, flask-sock's docs):
-- `InProcessTransport`: a publish goes straight to this process's hub. The default,
+- `LocalFanout`: a publish goes straight to this process's hub. The default,
   right for one gunicorn worker (a hall's own box).
-- `RedisTransport`: a publish goes to Redis pub/sub; every worker runs one listener
+- `RedisFanout`: a publish goes to Redis pub/sub; every worker runs one listener
   thread that feeds its own hub, so a call handled by one worker reaches boards held by
   another.
 
@@ -252,7 +252,7 @@ class Hub:
         return self.capacity is None or self.count() < self.capacity
 
 
-class InProcessTransport:
+class LocalFanout:
     name = "in-process"
 
     def __init__(self, hub: Hub):
@@ -268,7 +268,7 @@ class InProcessTransport:
         pass
 
 
-class RedisTransport:
+class RedisFanout:
     """Redis pub/sub, one channel per hall (`<prefix>board:<site>`). The listener
     thread starts on the first subscriber in this process (never in the gunicorn master
     or a CLI command), reconnects with backoff, and after an outage asks every board

@@ -184,3 +184,14 @@ def update_board(site: Site, now: dt.datetime, username: str | None = None,
     for name, value in changes.items():
         setattr(site, name, value)
     return site
+
+
+def call_given_out_today(site: Site, number: str, counter_number: int,
+                         now: dt.datetime) -> bool:
+    """A number issued at this hall today and a counter of this hall: the only calls
+    whose audio may be rendered (so the speech cache cannot be filled by guessing)."""
+    return (Counter.select().where((Counter.site == site)
+                                   & (Counter.number == counter_number)).exists()
+            and Ticket.select().where((Ticket.site == site)
+                                      & (Ticket.day == local_day(now))
+                                      & (Ticket.number == number)).exists())

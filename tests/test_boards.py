@@ -9,8 +9,8 @@ import pytest
 from app import create_app, events
 from app.domain import queueing
 from app.models import Counter, Site
-from boards import board_capacity, transport_warning
 from boards.hub import Hub
+from boards.setup import board_capacity, fanout_warning
 from boards.state import board_state, enrich, filter_state, update_board
 
 from .conftest import MONDAY_9
@@ -60,7 +60,7 @@ class Board:
 
 @pytest.fixture
 def hall_hub(app):
-    """A live board of tabang on the app's own hub, fed by the installed transport."""
+    """A live board of tabang on the app's own hub, fed by the installed publisher."""
     board = Board(app.extensions["boards"].hub)
     board.connect()
     yield board
@@ -230,8 +230,8 @@ def test_capacity_leaves_threads_for_kiosks_and_consoles():
 
 
 def test_loud_warning_with_several_workers_and_no_broker(template_dir, tmp_path, caplog):
-    assert transport_warning({"WEB_CONCURRENCY": "1", "REDIS_URL": ""}) is None
-    assert transport_warning({"WEB_CONCURRENCY": "3", "REDIS_URL": "redis://x"}) is None
+    assert fanout_warning({"WEB_CONCURRENCY": "1", "REDIS_URL": ""}) is None
+    assert fanout_warning({"WEB_CONCURRENCY": "3", "REDIS_URL": "redis://x"}) is None
     with caplog.at_level("WARNING", logger="mpp.boards"):
         create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "t", "WEB_CONCURRENCY": "3"})
     assert "BOARDS WILL MISS CALLS" in caplog.text
@@ -273,11 +273,11 @@ def test_enrich_leaves_other_events_alone(db):
                               "at": None})["type"] == "call"
 
 
-def test_a_broken_transport_does_not_undo_a_call(db):
+def test_a_broken_publisher_does_not_undo_a_call(db):
     class Broken:
         def publish(self, site_code, event):
             raise ConnectionError("broker down")
-    saved = events.transport()
+    saved = events.publisher()
     events.install(Broken())
     try:
         issue()
@@ -336,7 +336,7 @@ def test_websocket_refused_when_the_worker_is_full(app, client, db):
 
 def test_status_endpoint(client, db):
     body = client.get("/boards/tabang/status.json").json
-    assert body["transport"] == "in-process" and body["connected_here"] == 0
+    assert body["fanout"] == "in-process" and body["connected_here"] == 0
 
 
 def test_call_audio(client, db):
@@ -454,13 +454,13 @@ def test_raw_socket_delivery_and_a_board_that_stopped_reading():
 def test_redis_down_fails_fast_then_skips():
     import redis
 
-    from boards.hub import RedisTransport
+    from boards.hub import RedisFanout
 
     from .servers import free_port
-    transport = RedisTransport(Hub(), f"redis://127.0.0.1:{free_port()}/0")
+    fanout = RedisFanout(Hub(), f"redis://127.0.0.1:{free_port()}/0")
     with pytest.raises(redis.ConnectionError):
-        transport.send("tabang", {"type": "call"})
-    transport.send("tabang", {"type": "call"})  # skipped for a few seconds: no wait
+        fanout.send("tabang", {"type": "call"})
+    fanout.send("tabang", {"type": "call"})  # skipped for a few seconds: no wait
 
 
 def test_without_espeak_the_board_is_told_to_use_the_browser_voice(client, db, monkeypatch):

@@ -278,7 +278,7 @@ def test_three_workers_with_redis(tmp_path, pg_database):
                 b.close()
         hall, _ = check_call_reaches_only_that_hall(server, n_hall=45, n_other=9)
         check_reconnect_gets_latest_state(server)
-        assert connected(server, "tabang")["transport"] == "redis"
+        assert connected(server, "tabang")["fanout"] == "redis"
         assert "Traceback" not in server.log()
 
 

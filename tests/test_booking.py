@@ -399,7 +399,7 @@ def test_check_in_is_not_refused_by_the_quota(db):
 
 
 def test_old_personal_data_is_forgotten(db):
-    from app.outbox import MailMessage
+    from app.models import MailMessage
     appt = book("10:00", email="siti@example.com")
     MailMessage.update(status="sent").execute()
     assert booking.forget_old(at(28, 9, month=2, year=2027), days=90) == 0  # 90 days: kept

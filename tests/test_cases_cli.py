@@ -4,7 +4,7 @@ import time
 import pytest
 import requests
 
-from app import synclink
+from app import centre_link
 from app.domain import queueing
 from app.models import SyncKey
 
@@ -20,10 +20,10 @@ def test_issue_sync_key_then_sign_with_it(app, client):
     key = result.output.strip()
     assert len(key) >= 40 and SyncKey.select().count() == 1
     path = "/api/v1/sync/updates?since=0"
-    r = client.get(path, headers=synclink.signed_headers("tabang", key, "GET", path))
+    r = client.get(path, headers=centre_link.signed_headers("tabang", key, "GET", path))
     assert r.status_code == 200
     again = app.test_cli_runner().invoke(args=["mpp", "issue-sync-key", "tabang"])
-    r = client.get(path, headers=synclink.signed_headers("tabang", key, "GET", path))
+    r = client.get(path, headers=centre_link.signed_headers("tabang", key, "GET", path))
     assert r.status_code == 401 and again.output.strip() != key  # the old key is revoked
     bad = app.test_cli_runner().invoke(args=["mpp", "issue-sync-key", "atlantis"])
     assert bad.exit_code != 0
@@ -85,12 +85,12 @@ def test_a_row_left_behind_by_a_later_one_is_still_sent(app, db):
                         {"name": "Budi", "nik": nik}, [], "", MONDAY_9)
     first, second = ForwardingMessage.select().order_by(ForwardingMessage.id)
     site = Site.get(Site.code == "tabang")
-    transport = synclink.LocalTransport(app)
+    transport = centre_link.LocalCentre(app)
     transport.push([{"body": second.body}])  # the later row went first
-    from app.domain import sync as sync_domain
-    sync_domain.record_results(site.id, [{"id": second.message_id, "status": "stored"}],
+    from app.domain import forwarding
+    forwarding.record_results(site.id, [{"id": second.message_id, "status": "stored"}],
                                MONDAY_9)
-    stats = synclink.sync_site(app, site, transport)
+    stats = centre_link.sync_site(app, site, transport)
     assert stats["delivered"] == 1
     assert ForwardingMessage.select().where(ForwardingMessage.delivered_at.is_null()).count() == 0
 

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from app.domain import attachments, cases, nik, queueing
-from app.domain import sync as sync_domain
+from app.domain import attachments, cases, forwarding, nik, queueing
 from app.errors import Conflict, Forbidden, Invalid
 from app.models import Case, CaseEvent, CaseUpdate, ForwardingMessage, InboxMessage, Site, Ticket
 
@@ -120,7 +119,7 @@ def test_status_machine_and_history(db, monkeypatch):
         cases.set_status_central(case.tracking_code, "processing", MONDAY_9, officer)
     # forwarded arrives with the sync (all-in-one: the same rows)
     messages = [{"body": m.body} for m in ForwardingMessage.select()]
-    results = sync_domain.receive_batch(case.site, messages, MONDAY_9, "/nonexistent", 10)
+    results = forwarding.receive_batch(case.site, messages, MONDAY_9, "/nonexistent", 10)
     assert results[0]["status"] == "stored"
     assert Case.get_by_id(case.id).status == "forwarded"
     with pytest.raises(Forbidden):
@@ -225,14 +224,14 @@ def test_receive_is_idempotent_and_refuses_a_changed_body(db, store):
     _t, case = open_one()
     wire = [{"body": m.body} for m in ForwardingMessage.select()]
     site = case.site
-    assert sync_domain.receive_batch(site, wire, MONDAY_9, store, 1 << 20)[0]["status"] == \
+    assert forwarding.receive_batch(site, wire, MONDAY_9, store, 1 << 20)[0]["status"] == \
         "stored"
-    again = sync_domain.receive_batch(site, wire, MONDAY_9, store, 1 << 20)
+    again = forwarding.receive_batch(site, wire, MONDAY_9, store, 1 << 20)
     assert again[0]["status"] == "duplicate"
     changed = json.loads(wire[0]["body"])
     changed["data"]["notes"] = "something else"
     forged = [{"body": cases.canonical(changed)}]
-    result = sync_domain.receive_batch(site, forged, MONDAY_9, store, 1 << 20)[0]
+    result = forwarding.receive_batch(site, forged, MONDAY_9, store, 1 << 20)[0]
     assert result == {"id": changed["id"], "status": "refused", "code": "message_conflict",
                       "message": result["message"]}
     assert InboxMessage.select().count() == 1
@@ -243,11 +242,11 @@ def test_a_hall_cannot_write_another_halls_case(db, store):
     _t, case = open_one()
     wire = [{"body": m.body} for m in ForwardingMessage.select()]
     other = Site.get(Site.code == "kota-bangun")
-    result = sync_domain.receive_batch(other, wire, MONDAY_9, store, 1 << 20)[0]
+    result = forwarding.receive_batch(other, wire, MONDAY_9, store, 1 << 20)[0]
     assert result["status"] == "refused" and result["code"] == "wrong_site"
     body = json.loads(wire[0]["body"])
     body["site"] = "kota-bangun"
-    result = sync_domain.receive_batch(other, [{"body": cases.canonical(body)}], MONDAY_9,
+    result = forwarding.receive_batch(other, [{"body": cases.canonical(body)}], MONDAY_9,
                                        store, 1 << 20)[0]
     assert result["code"] == "tracking_code_clash"
     assert InboxMessage.select().count() == 0
@@ -258,17 +257,17 @@ def test_central_feed_sequence_per_hall(db):
     _as_central()
     try:
         wire = [{"body": m.body} for m in ForwardingMessage.select()]
-        sync_domain.receive_batch(case.site, wire, MONDAY_9, "/x", 10)
+        forwarding.receive_batch(case.site, wire, MONDAY_9, "/x", 10)
         cases.set_status_central(case.tracking_code, "processing", at(30, 10),
                                  user("officer.disdukcapil"))
     finally:
         cases.configure("all-in-one")
-    page = sync_domain.updates_since(case.site, 0)
+    page = forwarding.updates_since(case.site, 0)
     assert [u["seq"] for u in page["updates"]] == [1, 2]
     assert [u["body"]["event"]["status"] for u in page["updates"]] == ["forwarded",
                                                                        "processing"]
     assert page["cursor"] == 2 and CaseUpdate.select().count() == 2
-    assert sync_domain.updates_since(case.site, 2)["updates"] == []
+    assert forwarding.updates_since(case.site, 2)["updates"] == []
 
 
 def test_a_run_of_new_cases_takes_the_multi_row_path(db):
@@ -283,8 +282,8 @@ def test_a_run_of_new_cases_takes_the_multi_row_path(db):
     _as_central()
     try:
         site = Site.get(Site.code == "tabang")
-        results = sync_domain.receive_batch(site, wire, MONDAY_9, "/x", 10)
-        again = sync_domain.receive_batch(site, wire[:5] + wire[28:], MONDAY_9, "/x", 10)
+        results = forwarding.receive_batch(site, wire, MONDAY_9, "/x", 10)
+        again = forwarding.receive_batch(site, wire[:5] + wire[28:], MONDAY_9, "/x", 10)
     finally:
         cases.configure("all-in-one")
     assert [r["status"] for r in results] == ["stored"] * 30
@@ -293,14 +292,14 @@ def test_a_run_of_new_cases_takes_the_multi_row_path(db):
     assert stored == originals
     assert all(c.status == "forwarded" for c in Case.select())
     assert CaseEvent.select().count() == 60
-    page = sync_domain.updates_since(site, 0, limit=100)
+    page = forwarding.updates_since(site, 0, limit=100)
     assert [u["seq"] for u in page["updates"]] == list(range(1, 31))
     assert all(u["body"]["event"]["status"] == "forwarded" for u in page["updates"])
     # ... and the hall applies that page in one go, idempotently
     cases_before = Case.select().count()
-    sync_domain.apply_updates(site, page["updates"], page["cursor"], MONDAY_9)
+    forwarding.apply_updates(site, page["updates"], page["cursor"], MONDAY_9)
     assert CaseEvent.select().count() == 60 and Case.select().count() == cases_before
-    assert sync_domain.updates_cursor(site.id) == 30
+    assert forwarding.updates_cursor(site.id) == 30
 
 
 def test_attachment_checksum_verified_on_arrival(db, store, tmp_path):
@@ -316,17 +315,17 @@ def test_attachment_checksum_verified_on_arrival(db, store, tmp_path):
     centre_store = tmp_path / "centre"
     site = case.site
     wrong = [{"body": attached.body, "content": base64.b64encode(data + b"x").decode()}]
-    result = sync_domain.receive_batch(site, wrong, MONDAY_9, centre_store, 1 << 20)[0]
+    result = forwarding.receive_batch(site, wrong, MONDAY_9, centre_store, 1 << 20)[0]
     assert result["status"] == "refused" and result["code"] == "checksum_mismatch"
     html = b"<html><script>alert(1)</script></html>"
     meta = json.loads(attached.body)
     meta["data"].update(sha256=hashlib.sha256(html).hexdigest(), size=len(html))
     meta["id"] = cases.new_uid()
     forged = [{"body": cases.canonical(meta), "content": base64.b64encode(html).decode()}]
-    result = sync_domain.receive_batch(site, forged, MONDAY_9, centre_store, 1 << 20)[0]
+    result = forwarding.receive_batch(site, forged, MONDAY_9, centre_store, 1 << 20)[0]
     assert result["code"] == "unsupported_file"
     right = [{"body": attached.body, "content": base64.b64encode(data).decode()}]
-    assert sync_domain.receive_batch(site, right, MONDAY_9, centre_store, 1 << 20)[0][
+    assert forwarding.receive_batch(site, right, MONDAY_9, centre_store, 1 << 20)[0][
         "status"] == "stored"
     (stored,) = CaseAttachment.select()
     assert attachments.path_of(centre_store, stored).read_bytes() == data
@@ -344,7 +343,7 @@ def test_a_case_collected_at_the_hall_stays_collected_when_older_news_arrives(db
     for updates in ([{"seq": 1, "kind": "case.status", "body": older}],
                     [{"seq": 2, "kind": "case.status",
                       "body": {**older, "event": {**older["event"], "uid": "v" * 32}}}]):
-        sync_domain.apply_updates(site, updates, updates[0]["seq"], MONDAY_9)
+        forwarding.apply_updates(site, updates, updates[0]["seq"], MONDAY_9)
         assert Case.get_by_id(case.id).status == "picked_up"
 
 

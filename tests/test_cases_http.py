@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app import synclink
+from app import centre_link
 from app.db import database
 from app.domain import cases
 from app.models import Case, ForwardingMessage, InboxMessage
@@ -187,7 +187,7 @@ def test_public_tracking_has_no_personal_data(client, operator):
 # --- signed sync -----------------------------------------------------------------------
 
 def signed(client, method, path, body=b"", site="tabang", key=KEY, **kw):
-    headers = synclink.signed_headers(site, key, method, path, body, **kw)
+    headers = centre_link.signed_headers(site, key, method, path, body, **kw)
     headers["Content-Type"] = "application/json"
     return client.open(path, method=method, data=body, headers=headers), headers
 

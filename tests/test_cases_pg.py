@@ -8,8 +8,7 @@ import pytest
 
 from app import create_app
 from app.db import database, write_transaction
-from app.domain import cases
-from app.domain import sync as sync_domain
+from app.domain import cases, forwarding
 from app.models import Site
 
 pytestmark = [pytest.mark.postgres]
@@ -58,12 +57,12 @@ def test_feed_sequence_is_commit_order(pg_app):
     fast.start()
     time.sleep(0.5)
     assert "fast" not in done  # waits on the hall's counter row
-    page = sync_domain.updates_since(site, 0)
+    page = forwarding.updates_since(site, 0)
     assert [u["seq"] for u in page["updates"]] == [1] and page["cursor"] == 1
     release.set()
     slow.join(10)
     fast.join(10)
     assert done == {"zero": 1, "slow": 2, "fast": 3}
-    page = sync_domain.updates_since(site, 1)
+    page = forwarding.updates_since(site, 1)
     assert [(u["seq"], u["body"]["n"]) for u in page["updates"]] == [(2, "slow"),
                                                                        (3, "fast")]

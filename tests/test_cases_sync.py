@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 import requests
 
-from app.synclink import signed_headers
+from app.centre_link import signed_headers
 
 from .casekit import NIK, png_bytes
 from .dropproxy import DropProxy

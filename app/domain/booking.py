@@ -28,27 +28,27 @@ import peewee as pw
 
 from printers.qr import qr_png
 
-from .. import outbox
 from ..clock import WITA, as_utc_naive, to_local
 from ..db import database, lock_rows, write_transaction
-from ..errors import Conflict, Invalid, NotFound
+from ..errors import Conflict, DomainError, Invalid, NotFound
 from ..models import (
     Appointment,
     BookingSetting,
     DayCounter,
+    MailMessage,
     Service,
     Site,
     SiteService,
     SlotCounter,
 )
-from . import apptsync, calendar, contact, queueing
+from . import appointment_feed, calendar, contact, mail_outbox, queueing
 from .nik import mask_nik, validate_nik
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: easy to read out
 CODE_LENGTH = 8  # 32^8 = 2^40 codes
 STATUS_LABELS = {"booked": "Terjadwal", "checked_in": "Sudah check-in",
                  "cancelled": "Dibatalkan", "expired": "Terlewat",
-                 "no_show": "Tidak hadir"}  # no_show: recorded by the hall (apptsync)
+                 "no_show": "Tidak hadir"}  # no_show: recorded by the hall (appointment_feed)
 DEFAULTS = {"enabled": True, "slot_minutes": 30, "capacity": 4, "walk_in_share": 0.5,
             "early_minutes": 60, "grace_minutes": 30, "horizon_days": 14}
 
@@ -353,14 +353,14 @@ def book(site: Site, service: Service, day_text, start_text, name, nik, phone, e
          now: dt.datetime, secret: str, manage_url: str = "") -> Booked:
     """Book a place. Raises 422 invalid_*, 409 slot_full / duplicate_booking /
     day_closed / slot_passed. `manage_url` is the public page prefix for the e-mail."""
-    apptsync.require_centre()
+    appointment_feed.require_centre()
     settings = settings_for(site, service)
     person = check_applicant(name, nik, phone, email)
     if not settings.enabled:
         raise Conflict(f"Layanan {service.name} tidak menerima janji temu daring.",
                        code="booking_disabled")
     with write_transaction():
-        apptsync.hold_feed(site.id)
+        appointment_feed.hold_feed(site.id)
         slot = _open_slot(site, service, settings, day_text, start_text, now)
         day = slot.start.date()
         key = _active_key(secret, person.nik, service, day)
@@ -368,7 +368,7 @@ def book(site: Site, service: Service, day_text, start_text, name, nik, phone, e
             raise _duplicate(service, day)
         _take_place(site, service, settings, slot)
         appt = _insert(site, service, slot, person, key, secret, now)
-        apptsync.changed_at_centre(appt, "appointment.booked", now)
+        appointment_feed.changed_at_centre(appt, "appointment.booked", now)
         if person.email:
             _mail(appt, "Konfirmasi janji temu", now, manage_url)
     return Booked(appt, person.warnings)
@@ -421,9 +421,9 @@ def status_of(appt: Appointment, now: dt.datetime) -> str:
 
 
 def _lock_for_citizen(code_text, nik, secret) -> Appointment:
-    apptsync.require_centre()
+    appointment_feed.require_centre()
     appt = for_citizen(code_text, nik, secret)
-    apptsync.hold_feed(appt.site_id)
+    appointment_feed.hold_feed(appt.site_id)
     return lock_rows(Appointment.select().where(Appointment.id == appt.id)).get()
 
 
@@ -447,7 +447,7 @@ def cancel(code_text, nik, now: dt.datetime, secret: str) -> Appointment:
         appt.status, appt.active_key = "cancelled", None
         appt.cancelled_at = as_utc_naive(now)
         appt.save()
-        apptsync.changed_at_centre(appt, "appointment.cancelled", now)
+        appointment_feed.changed_at_centre(appt, "appointment.cancelled", now)
         if appt.email:
             _mail(appt, "Janji temu dibatalkan", now, "")
     return appt
@@ -479,7 +479,7 @@ def reschedule(code_text, nik, day_text, start_text, now: dt.datetime, secret: s
         appt.active_key = key
         appt.reschedules += 1
         appt.save()
-        apptsync.changed_at_centre(appt, "appointment.rescheduled", now)
+        appointment_feed.changed_at_centre(appt, "appointment.rescheduled", now)
         if appt.email:
             _mail(appt, "Janji temu diubah", now, manage_url)
     return appt
@@ -505,7 +505,7 @@ def check_in(site: Site, code_text, now: dt.datetime):
     appointment_cancelled / already_checked_in / too_early / expired."""
     code = normalise_code(code_text)
     with write_transaction():
-        apptsync.hold_feed(site.id)
+        appointment_feed.hold_feed(site.id)
         appt = lock_rows(Appointment.select().where(Appointment.code == code)).first()
         if appt is None:
             raise NotFound("Kode janji temu tidak ditemukan. Periksa kembali kodenya.",
@@ -544,8 +544,42 @@ def check_in(site: Site, code_text, now: dt.datetime):
                  .execute())
         if taken != 1:  # pragma: no cover - the row lock / IMMEDIATE make this unreachable
             raise Conflict("Janji temu ini baru saja check-in.", code="already_checked_in")
-        apptsync.checked_in(appt, ticket.number, now)
+        appointment_feed.checked_in(appt, ticket.number, now)
     return Appointment.get_by_id(appt.id), ticket
+
+
+def sweep_no_shows(site: Site, now: dt.datetime) -> int:
+    """At a hall: appointments whose check-in window has closed without a check-in
+    become `no_show`, each with its outbox message, in one transaction. Run before
+    every send (sender thread, `mpp sync`), so it works with the link down."""
+    naive = as_utc_naive(now)
+    local_now = to_local(now)
+    marked = 0
+    candidates = list(Appointment.select().where(
+        (Appointment.site == site) & (Appointment.status == "booked")
+        & (Appointment.start_at < naive)))
+    if not candidates:
+        return 0
+    settings = {}
+    with write_transaction():
+        for appt in candidates:
+            if appt.service_id not in settings:
+                try:
+                    settings[appt.service_id] = settings_for(site, appt.service)
+                except DomainError:  # the service is no longer offered here
+                    settings[appt.service_id] = None
+            if settings[appt.service_id] is None:
+                continue
+            _opens, closes = checkin_window(appt, settings[appt.service_id])
+            if local_now <= closes:
+                continue
+            taken = (Appointment.update(status="no_show")
+                     .where((Appointment.id == appt.id) & (Appointment.status == "booked"))
+                     .execute())
+            if taken:
+                appointment_feed.marked_no_show(appt, naive)
+                marked += 1
+    return marked
 
 
 # --- e-mail ----------------------------------------------------------------------------
@@ -582,7 +616,7 @@ def _mail(appt: Appointment, title: str, now: dt.datetime, manage_url: str) -> N
     if appt.status != "cancelled":
         attachments = [{"filename": f"janji-{appt.code}.png", "mime": "image/png",
                         "base64": qr_png_base64(qr_payload(appt.code, manage_url))}]
-    outbox.enqueue(appt.email, f"{title} {format_code(appt.code)} - {service.name}",
+    mail_outbox.enqueue(appt.email, f"{title} {format_code(appt.code)} - {service.name}",
                    "\n".join(lines), now, attachments)
 
 
@@ -603,9 +637,9 @@ def forget_old(now: dt.datetime, days: int = 90) -> int:
         cleared = (Appointment.update(name="-", phone="-", email=None)
                    .where((Appointment.day < cutoff) & (Appointment.phone != "-"))
                    .execute())
-        (outbox.MailMessage.delete()
-         .where((outbox.MailMessage.status != "pending")
-                & (outbox.MailMessage.created_at
+        (MailMessage.delete()
+         .where((MailMessage.status != "pending")
+                & (MailMessage.created_at
                    < as_utc_naive(dt.datetime.combine(cutoff, dt.time(0), WITA))))
          .execute())
     return cleared

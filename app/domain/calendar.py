@@ -6,7 +6,7 @@ from functools import lru_cache
 import holidays
 
 from ..clock import WITA, to_local
-from ..db import Slot, prepared
+from ..db import Param, prepared
 from ..errors import NotFound
 from ..models import Closure, OpeningWindow, Service, Site, SiteService
 
@@ -60,14 +60,14 @@ def _intersect(a: list[Window], b: list[Window]) -> list[Window]:
 
 # Read on every ticket: prepared, rendered to SQL once (app/db.py).
 _CLOSURE_ON = prepared(lambda: Closure.select().where(
-    (Closure.day == Slot("day"))
-    & ((Closure.site.is_null()) | (Closure.site == Slot("site")))).limit(1))
+    (Closure.day == Param("day"))
+    & ((Closure.site.is_null()) | (Closure.site == Param("site")))).limit(1))
 # (For the hall's own hours `service` is None: the IS NULL branch alone matches.)
 _WINDOWS_OF = prepared(lambda: OpeningWindow.select().where(
-    (OpeningWindow.site == Slot("site"))
-    & (OpeningWindow.service.is_null() | (OpeningWindow.service == Slot("service")))))
+    (OpeningWindow.site == Param("site"))
+    & (OpeningWindow.service.is_null() | (OpeningWindow.service == Param("service")))))
 _OFFERED = prepared(lambda: SiteService.select().where(
-    (SiteService.site == Slot("site")) & (SiteService.service == Slot("service"))
+    (SiteService.site == Param("site")) & (SiteService.service == Param("service"))
     & (SiteService.active == True)).limit(1))  # noqa: E712
 
 

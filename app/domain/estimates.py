@@ -3,7 +3,7 @@ import math
 
 import peewee as pw
 
-from ..db import Slot, prepared
+from ..db import Param, prepared
 from ..models import Counter, CounterService, Service, Site, Ticket
 
 ROLLING_WINDOW = 20
@@ -12,7 +12,7 @@ ROLLING_WINDOW = 20
 # Both run for every ticket shown: prepared, rendered to SQL once (app/db.py).
 _RECENT_DONE = prepared(lambda: (
     Ticket.select(Ticket.called_at, Ticket.finished_at)
-    .where((Ticket.site == Slot("site")) & (Ticket.service == Slot("service"))
+    .where((Ticket.site == Param("site")) & (Ticket.service == Param("service"))
            & (Ticket.status == "done") & Ticket.called_at.is_null(False)
            & Ticket.finished_at.is_null(False))
     .order_by(Ticket.finished_at.desc())
@@ -20,8 +20,8 @@ _RECENT_DONE = prepared(lambda: (
 _OPEN_COUNTERS = prepared(lambda: (
     Counter.select(pw.fn.COUNT(Counter.id))
     .join(CounterService)
-    .where((Counter.site == Slot("site")) & (Counter.status == "open")
-           & (CounterService.service == Slot("service")))))
+    .where((Counter.site == Param("site")) & (Counter.status == "open")
+           & (CounterService.service == Param("service")))))
 
 
 def mean_service_minutes(site: Site, service: Service) -> float:

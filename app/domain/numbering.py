@@ -7,7 +7,7 @@ locks the row until commit. A failed issue rolls the increment back, so no gaps.
 import datetime as dt
 import sqlite3
 
-from ..db import Slot, is_sqlite, prepared
+from ..db import Param, is_sqlite, prepared
 from ..models import NumberSequence, Site
 
 
@@ -28,9 +28,9 @@ def take_next(site: Site, prefix: str, day: dt.date) -> int:
 
 def _upsert():
     return (NumberSequence
-            .insert(site=Slot("site", NumberSequence.site),
-                    prefix=Slot("prefix", NumberSequence.prefix),
-                    day=Slot("day", NumberSequence.day), last=1)
+            .insert(site=Param("site", NumberSequence.site),
+                    prefix=Param("prefix", NumberSequence.prefix),
+                    day=Param("day", NumberSequence.day), last=1)
             .on_conflict(conflict_target=[NumberSequence.site, NumberSequence.prefix,
                                           NumberSequence.day],
                          update={NumberSequence.last: NumberSequence.last + 1}))

@@ -11,7 +11,7 @@ import peewee as pw
 
 from .. import events
 from ..clock import as_utc_naive, iso, local_day
-from ..db import Slot, lock_rows, prepared, skip_locked, write_transaction
+from ..db import Param, lock_rows, prepared, skip_locked, write_transaction
 from ..errors import Conflict, Invalid, NotFound
 from ..models import (
     Appointment,
@@ -62,9 +62,9 @@ ALLOWED_FROM = {
 # --- lookups -------------------------------------------------------------------------
 
 # The ticket path's queries are `prepared`: rendered to SQL once (app/db.py).
-_SITE_BY_CODE = prepared(lambda: Site.select().where(Site.code == Slot("code")).limit(1))
+_SITE_BY_CODE = prepared(lambda: Site.select().where(Site.code == Param("code")).limit(1))
 _SERVICE_BY_CODE = prepared(
-    lambda: Service.select().where(Service.code == Slot("code")).limit(1))
+    lambda: Service.select().where(Service.code == Param("code")).limit(1))
 
 
 def get_site(code: str) -> Site:
@@ -162,10 +162,10 @@ def waiting_before(ticket: Ticket, now: dt.datetime) -> int:
 _KEY_SLOTS = ("k_priority", "k_due", "k_time", "k_issued", "k_id")
 _AHEAD_IN_LANE = prepared(lambda: (
     Ticket.select(pw.fn.COUNT(Ticket.id))
-    .where((Ticket.site == Slot("site")) & (Ticket.day == Slot("day"))
-           & _lane(Slot("prefix")) & (Ticket.status == "waiting")
-           & (pw.Tuple(*queue_order(Slot("now")))
-              < pw.Tuple(*[Slot(name) for name in _KEY_SLOTS])))))
+    .where((Ticket.site == Param("site")) & (Ticket.day == Param("day"))
+           & _lane(Param("prefix")) & (Ticket.status == "waiting")
+           & (pw.Tuple(*queue_order(Param("now")))
+              < pw.Tuple(*[Param(name) for name in _KEY_SLOTS])))))
 
 
 def waiting_for_services(site: Site, service_ids: list[int], now: dt.datetime,
@@ -210,7 +210,7 @@ def issued_count(site: Site, service: Service, day: dt.date) -> int:
 def _insert(model):
     """INSERT of every column of `model` except an auto id, as a prepared query."""
     fields = [f for f in model._meta.sorted_fields if not isinstance(f, pw.AutoField)]
-    return prepared(lambda: model.insert({f: Slot(f.name, f) for f in fields}))
+    return prepared(lambda: model.insert({f: Param(f.name, f) for f in fields}))
 
 
 _INSERT_TICKET = _insert(Ticket)

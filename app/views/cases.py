@@ -4,8 +4,7 @@ supervisor's link status."""
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ..domain import accounts, attachments, cases, queueing
-from ..domain import sync as sync_domain
+from ..domain import accounts, attachments, cases, forwarding, queueing
 from ..domain.contact import mask_phone
 from ..domain.nik import mask_nik
 from ..errors import DomainError, NotFound
@@ -234,6 +233,6 @@ def link_status(site_code):
     user = signed_in_user()
     accounts.require_site_role(user, site, ("supervisor",))
     return page_or_fragment("link_status.html", "_partials/link_status.html", site=site,
-                            link=sync_domain.link_status(site, now()),
+                            link=forwarding.link_status(site, now()),
                             recent=cases.cases_at_site(site, limit=20),
                             statuses=cases.STATUSES)

@@ -7,14 +7,13 @@ import re
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from ..centre_link import NONCE_HEADER, SIG_HEADER, SITE_HEADER, TS_HEADER, real_now, signature
 from ..clock import iso
-from ..domain import accounts, attachments, cases, queueing
-from ..domain import sync as sync_domain
+from ..domain import accounts, attachments, cases, forwarding, queueing
 from ..errors import Forbidden, Invalid, NotFound
 from ..models import Site
 from ..printing import receipts
 from ..ratelimit import limit
-from ..synclink import NONCE_HEADER, SIG_HEADER, SITE_HEADER, TS_HEADER, real_now, signature
 from ..web import openapi
 from ..web.auth import token_required
 from ..web.inputs import Unauthorized, client_address, field, json_body, now
@@ -141,7 +140,7 @@ def track(code):
 def sync_status(site_code):
     site = queueing.get_site(site_code)
     accounts.require_site_role(g.api_user, site)
-    state = sync_domain.link_status(site, now())
+    state = forwarding.link_status(site, now())
     for key in ("oldest_waiting_at", "last_success_at", "last_error_at"):
         state[key] = iso(state[key])
     return jsonify(state)
@@ -169,7 +168,7 @@ def _signed_site() -> Site:
     if not re.fullmatch(r"[0-9a-f]{16,64}", nonce) or not re.fullmatch(r"[0-9]{1,12}", stamp) \
             or not re.fullmatch(r"[0-9a-f]{64}", sig):
         _refuse("malformed_signature", site_code)
-    key = sync_domain.key_for(site_code, current_app.config["SYNC_KEYS_PARSED"])
+    key = forwarding.key_for(site_code, current_app.config["SYNC_KEYS_PARSED"])
     site = Site.get_or_none(Site.code == site_code)
     if key is None or site is None:
         _refuse("unknown_site_key", site_code)
@@ -182,7 +181,7 @@ def _signed_site() -> Site:
     expected = signature(key, request.method, path, stamp, nonce, body)
     if not hmac.compare_digest(expected, sig):
         _refuse("bad_signature", site_code)
-    if not sync_domain.remember_nonce(site_code, nonce, moment, dt.timedelta(seconds=window)):
+    if not forwarding.remember_nonce(site_code, nonce, moment, dt.timedelta(seconds=window)):
         _refuse("replayed", site_code)
     return site
 
@@ -191,7 +190,7 @@ def _signed_site() -> Site:
 def sync_cases():
     site = _signed_site()
     messages = field(json_body(), "messages", kind=list)
-    results = sync_domain.receive_batch(
+    results = forwarding.receive_batch(
         site, messages, now(), current_app.config["ATTACHMENT_DIR"],
         int(current_app.config["SETTINGS"]["UPLOAD_MAX_BYTES"]))
     return jsonify(results=results)
@@ -208,7 +207,7 @@ def sync_updates():
     except ValueError:
         raise Invalid("'since' dan 'limit' harus bilangan bulat.",
                       code="invalid_field") from None
-    return jsonify(sync_domain.updates_since(site, since, limit))
+    return jsonify(forwarding.updates_since(site, since, limit))
 
 
 # --- the centre: officers ------------------------------------------------------------

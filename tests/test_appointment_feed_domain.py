@@ -1,4 +1,4 @@
-"""Appointments between the centre and a hall, domain layer (app/domain/apptsync.py).
+"""Appointments between the centre and a hall, domain layer (app/domain/appointment_feed.py).
 
 One database plays both nodes: the centre's role writes the feed, the rows are then
 removed to stand for a hall that has never seen them, and the hall's role applies the
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from app.domain import apptsync, booking, cases, sync
+from app.domain import appointment_feed, booking, cases, forwarding
 from app.errors import Conflict
 from app.models import Appointment, CaseUpdate, DayCounter, ForwardingMessage, Site, SlotCounter
 
@@ -29,7 +29,7 @@ def tabang():
 
 
 def feed():
-    return sync.updates_since(tabang(), 0)
+    return forwarding.updates_since(tabang(), 0)
 
 
 def hall_copy(page, now=MONDAY_9):
@@ -37,7 +37,7 @@ def hall_copy(page, now=MONDAY_9):
     Returns the hall's counters before, to compare."""
     Appointment.delete().execute()
     counters = _counters()
-    sync.apply_updates(tabang(), page["updates"], page["cursor"], now)
+    forwarding.apply_updates(tabang(), page["updates"], page["cursor"], now)
     return counters
 
 
@@ -55,7 +55,7 @@ def outbox(kind=None):
 
 def receive(rows, now=MONDAY_9, site=None):
     messages = [{"body": r.body} for r in rows]
-    return sync.receive_batch(site or tabang(), messages, now, "/nonexistent", 1000)
+    return forwarding.receive_batch(site or tabang(), messages, now, "/nonexistent", 1000)
 
 
 # --- the centre writes the feed ------------------------------------------------------
@@ -121,9 +121,9 @@ def test_the_hall_copy_checks_in_offline_without_touching_its_counters(db, role)
     assert booking.for_citizen(appt.code, NIKS[0], SECRET).id == copy.id
     # idempotent: the same updates applied again change nothing
     for update in page["updates"]:
-        apptsync.apply_appointment(tabang(), update["body"], MONDAY_9)
+        appointment_feed.apply_appointment(tabang(), update["body"], MONDAY_9)
     assert Appointment.select().count() == 1 and _counters() == before
-    assert sync.apply_updates(tabang(), page["updates"], page["cursor"], MONDAY_9) == 0
+    assert forwarding.apply_updates(tabang(), page["updates"], page["cursor"], MONDAY_9) == 0
     # check-in at the kiosk: a ticket, and one outbox message in the same transaction
     appt2, ticket = booking.check_in(tabang(), appt.code, at(30, 8, 30))
     assert appt2.status == "checked_in" and ticket.source == "appointment"
@@ -141,7 +141,7 @@ def _centre_then_hall(role, *changes):
     pages = [feed()]
     for change in changes:
         change(appt)
-        page = sync.updates_since(tabang(), pages[-1]["cursor"])
+        page = forwarding.updates_since(tabang(), pages[-1]["cursor"])
         pages.append(page)
     return appt, pages
 
@@ -157,14 +157,14 @@ def test_cancel_and_reschedule_after_the_pull(db, role):
     copy = Appointment.get(Appointment.code == appt.code)
     assert copy.start_at == dt.datetime(2026, 11, 30, 2, 0)
     # ... then the reschedule: the check-in window follows the new slot
-    sync.apply_updates(tabang(), pages[1]["updates"], pages[1]["cursor"], MONDAY_9)
+    forwarding.apply_updates(tabang(), pages[1]["updates"], pages[1]["cursor"], MONDAY_9)
     copy = Appointment.get(Appointment.code == appt.code)
     assert copy.start_at == dt.datetime(2026, 11, 30, 5, 0) and copy.reschedules == 1
     with pytest.raises(Conflict) as exc:
         booking.check_in(tabang(), appt.code, at(30, 9, 45))
     assert exc.value.code == "too_early"
     # ... then the cancellation
-    sync.apply_updates(tabang(), pages[2]["updates"], pages[2]["cursor"], MONDAY_9)
+    forwarding.apply_updates(tabang(), pages[2]["updates"], pages[2]["cursor"], MONDAY_9)
     assert Appointment.get(Appointment.code == appt.code).status == "cancelled"
     with pytest.raises(Conflict) as exc:
         booking.check_in(tabang(), appt.code, at(30, 12, 45))
@@ -178,7 +178,7 @@ def test_a_check_in_at_the_hall_outlives_a_cancellation_pulled_later(db, role):
     role("site")
     hall_copy(pages[0])
     booking.check_in(tabang(), appt.code, at(30, 9, 30))  # link down: cancel not seen
-    sync.apply_updates(tabang(), pages[1]["updates"], pages[1]["cursor"], MONDAY_9)
+    forwarding.apply_updates(tabang(), pages[1]["updates"], pages[1]["cursor"], MONDAY_9)
     assert Appointment.get(Appointment.code == appt.code).status == "checked_in"
 
 
@@ -191,9 +191,9 @@ def test_updates_for_another_hall_or_unknown_service_are_skipped(db, role):
     for bad in ({**good, "site": "induk"}, {**good, "service": "NOPE"},
                 {**good, "status": "eaten"}, {**good, "start_at": "soon"},
                 {k: v for k, v in good.items() if k != "nik_hash"}):
-        apptsync.apply_appointment(tabang(), bad, MONDAY_9)
+        appointment_feed.apply_appointment(tabang(), bad, MONDAY_9)
     assert Appointment.select().count() == 0
-    apptsync.apply_appointment(tabang(), good, MONDAY_9)
+    appointment_feed.apply_appointment(tabang(), good, MONDAY_9)
     assert Appointment.select().count() == 1
 
 
@@ -244,7 +244,7 @@ def test_check_in_messages_from_the_wrong_hall_or_unknown_code_are_refused(db, r
     induk = Site.get(Site.code == "induk")
     forged = json.loads(rows[0].body)
     forged["site"] = "induk"
-    results = sync.receive_batch(induk, [{"body": cases.canonical(forged)}], MONDAY_9,
+    results = forwarding.receive_batch(induk, [{"body": cases.canonical(forged)}], MONDAY_9,
                                  "/nonexistent", 1000)
     assert results[0]["code"] == "wrong_site"
     unknown = json.loads(rows[0].body)
@@ -265,7 +265,7 @@ def test_malformed_appointment_messages_are_refused_not_crashed(db, role):
     messages.append({"body": cases.canonical({**good, "id": "e" * 32,
                                               "kind": "appointment.no_show",
                                               "data": {"code": code}})})
-    results = sync.receive_batch(tabang(), messages, MONDAY_9, "/nonexistent", 1000)
+    results = forwarding.receive_batch(tabang(), messages, MONDAY_9, "/nonexistent", 1000)
     assert [r.get("code") for r in results] == [
         "invalid_message", "invalid_message", "unknown_appointment", "unknown_appointment",
         "invalid_message"]
@@ -281,9 +281,9 @@ def test_no_show_at_the_hall_goes_up(db, role):
     role("site")
     hall_copy(page)
     site = tabang()
-    assert apptsync.sweep_no_shows(site, at(30, 9, 30)) == 0  # the window is still open
-    assert apptsync.sweep_no_shows(site, at(30, 9, 31)) == 1
-    assert apptsync.sweep_no_shows(site, at(30, 9, 45)) == 0  # once
+    assert booking.sweep_no_shows(site, at(30, 9, 30)) == 0  # the window is still open
+    assert booking.sweep_no_shows(site, at(30, 9, 31)) == 1
+    assert booking.sweep_no_shows(site, at(30, 9, 45)) == 0  # once
     assert Appointment.get(Appointment.code == appt.code).status == "no_show"
     assert Appointment.get(Appointment.code == later.code).status == "booked"
     with pytest.raises(Conflict) as exc:
@@ -319,21 +319,21 @@ def test_a_no_show_for_a_slot_since_moved_is_ignored(db, role):
     centre = _snapshot()
     role("site")
     hall_copy(first)
-    apptsync.sweep_no_shows(tabang(), at(30, 9, 40))  # the link is down
+    booking.sweep_no_shows(tabang(), at(30, 9, 40))  # the link is down
     rows = outbox("appointment.no_show")
     hall = _snapshot()
     # meanwhile, at the centre, the citizen moved the booking to 13:00
     _restore(centre)
     role("central")
     booking.reschedule(appt.code, NIKS[0], "2026-11-30", "13:00", MONDAY_9, SECRET)
-    moved = sync.updates_since(tabang(), first["cursor"])
+    moved = forwarding.updates_since(tabang(), first["cursor"])
     assert [r["status"] for r in receive(rows, at(30, 9, 45))] == ["stored"]
     row = Appointment.get(Appointment.code == appt.code)
     assert (row.status, row.start_at) == ("booked", dt.datetime(2026, 11, 30, 5, 0))
     # and the hall takes the move over its no-show of the old slot
     _restore(hall)
     role("site")
-    sync.apply_updates(tabang(), moved["updates"], moved["cursor"], at(30, 9, 45))
+    forwarding.apply_updates(tabang(), moved["updates"], moved["cursor"], at(30, 9, 45))
     row = Appointment.get(Appointment.code == appt.code)
     assert (row.status, row.start_at) == ("booked", dt.datetime(2026, 11, 30, 5, 0))
     booking.check_in(tabang(), appt.code, at(30, 12, 30))
@@ -354,9 +354,9 @@ def test_a_message_refused_at_parse_time_is_answered_with_its_id(db, role):
     settled (refused), or the hall would re-send it forever and block its queue."""
     code, rows = _hall_checked_in(role)
     unknown = {**json.loads(rows[0].body), "id": "a" * 32, "kind": "appointment.teleported"}
-    results = sync.receive_batch(tabang(), [{"body": cases.canonical(unknown)}], MONDAY_9,
+    results = forwarding.receive_batch(tabang(), [{"body": cases.canonical(unknown)}], MONDAY_9,
                                  "/nonexistent", 1000)
     assert [(r["id"], r["status"]) for r in results] == [("a" * 32, "refused")]
-    garbage = sync.receive_batch(tabang(), [{"body": "{not json"}], MONDAY_9,
+    garbage = forwarding.receive_batch(tabang(), [{"body": "{not json"}], MONDAY_9,
                                  "/nonexistent", 1000)
     assert garbage[0]["status"] == "refused" and garbage[0]["id"] == ""

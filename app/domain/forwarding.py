@@ -1,7 +1,7 @@
 """Forwarding between a hall and the centre, without HTTP: what the sender takes from the
 outbox, how the centre stores a batch exactly once, the feed the hall pulls, and how the
 hall applies it. The transport (signed HTTP, or a call inside one process) is in
-app/synclink.py.
+app/centre_link.py.
 
 Exactly once: each message has a random id. The centre stores the id with the SHA-256 of
 the message's body in the same transaction as the message's effect; a message seen

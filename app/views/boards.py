@@ -20,20 +20,18 @@ from flask import Blueprint, current_app, g, jsonify, request, send_file
 from flask_login import login_required
 from flask_sock import ConnectionClosed, Sock
 
-from app.clock import local_day
 from app.db import database
 from app.domain import accounts, queueing
 from app.errors import DomainError, NotFound
-from app.models import Counter, Ticket
 from app.web import openapi
 from app.web.auth import signed_in_user, token_required
 from app.web.inputs import field, json_body, now
 from app.web.plumbing import csrf
 from app.web.responses import page_or_fragment
-
-from . import audio, shutting_down, speech
-from .hub import HubFull, socket_writable
-from .state import board_state, filter_state, update_board
+from boards import audio, speech
+from boards.hub import HubFull, socket_writable
+from boards.setup import shutting_down
+from boards.state import board_state, call_given_out_today, filter_state, update_board
 
 log = logging.getLogger("mpp.boards")
 bp = Blueprint("boards", __name__)
@@ -80,7 +78,7 @@ def board(site_code):
 def status(site_code):
     site = queueing.get_site(site_code)
     ext = _ext()
-    return jsonify(site=site.code, transport=ext.transport.name, pid=os.getpid(),
+    return jsonify(site=site.code, fanout=ext.fanout.name, pid=os.getpid(),
                    connected_here=ext.hub.count(site.code), seq=ext.hub.current_seq(site.code),
                    server_voice=audio.available())
 
@@ -93,11 +91,7 @@ def call_audio(site_code, spec):
         raise NotFound("Suara panggilan tidak dikenal.", code="unknown_audio")
     number, counter_number = match.group(1), int(match.group(2))
     # Only numbers given out at this hall today: the cache cannot be filled by guessing.
-    known = (Counter.select().where((Counter.site == site)
-                                    & (Counter.number == counter_number)).exists()
-             and Ticket.select().where((Ticket.site == site) & (Ticket.day == local_day(now()))
-                                       & (Ticket.number == number)).exists())
-    if not known:
+    if not call_given_out_today(site, number, counter_number, now()):
         raise NotFound("Suara panggilan tidak dikenal.", code="unknown_audio")
     text = speech.call_text(number, counter_number, site.reading_style)
     database.close()  # rendering can take a moment: don't hold a connection meanwhile
@@ -187,7 +181,7 @@ def _origin_allowed() -> bool:
 @sock.route("/ws/boards/<site_code>", bp=bp)
 def board_socket(ws, site_code):
     ext = _ext()
-    ext.transport.start()
+    ext.fanout.start()
     try:
         sub = ext.hub.subscribe(site_code, ws.send, lambda: socket_writable(ws.sock),
                                 raw_socket=_plain_socket(ws))

@@ -1,7 +1,6 @@
-"""E-mail outbox: messages are written in the same transaction as the change they
-report, and a sender delivers them over SMTP with retries.
+"""Sending the mail outbox over SMTP with retries. Messages are written by
+`app.domain.mail_outbox.enqueue` in the transaction of the change they report.
 
-- `enqueue(...)` inside a domain transaction: the message exists iff the change commits.
 - `send_due(smtp, now)` delivers what is due. Several workers (or the CLI) may run it at
   once: each message is claimed with a conditional UPDATE (a lease), so it is sent once.
   A failure schedules a retry with a growing delay; after MAX_ATTEMPTS it is `failed`.
@@ -23,17 +22,9 @@ from .clock import as_utc_naive
 from .db import database, write_transaction
 from .models import MailMessage
 
-log = logging.getLogger("mpp.outbox")
+log = logging.getLogger("mpp.mail")
 MAX_ATTEMPTS = 8
 LEASE = dt.timedelta(minutes=5)
-
-
-def enqueue(to_addr: str, subject: str, body: str, now: dt.datetime,
-            attachments: list[dict] | None = None) -> MailMessage:
-    moment = as_utc_naive(now)
-    return MailMessage.create(to_addr=to_addr, subject=subject, body=body,
-                                attachments=attachments, created_at=moment,
-                                next_attempt_at=moment)
 
 
 def retry_delay(attempts: int) -> dt.timedelta:

@@ -26,8 +26,7 @@ import requests
 
 from .clock import UTC
 from .db import database
-from .domain import apptsync, cases
-from .domain import sync as domain
+from .domain import booking, cases, forwarding
 from .models import Site
 
 log = logging.getLogger("mpp.sync")
@@ -60,7 +59,7 @@ def signed_headers(site: str, key: str, method: str, path: str, body: bytes = b"
 
 # --- transports ----------------------------------------------------------------------
 
-class HttpTransport:
+class HttpCentre:
     pulls = True
 
     def __init__(self, base_url: str, site_code: str, key: str, timeout=(5, 120)):
@@ -102,7 +101,7 @@ class HttpTransport:
         return page
 
 
-class LocalTransport:
+class LocalCentre:
     """all-in-one: the centre's receiver called directly; nothing to pull, because the
     centre's changes are made to the same rows the hall reads."""
     pulls = False
@@ -113,21 +112,21 @@ class LocalTransport:
     def push(self, messages: list[dict]) -> list[dict]:
         site_code = json.loads(messages[0]["body"])["site"]
         site = Site.get(Site.code == site_code)
-        return domain.receive_batch(site, messages, self.app.clock.now(),
+        return forwarding.receive_batch(site, messages, self.app.clock.now(),
                                     self.app.config["ATTACHMENT_DIR"],
                                     int(self.app.config["SETTINGS"]["UPLOAD_MAX_BYTES"]))
 
 
-def transport_for(app):
+def centre_for(app):
     settings = app.config["SETTINGS"]
     if app.config["MPP_ROLE"] == "site":
         if not settings["CENTRAL_URL"] or not settings["SYNC_SECRET"]:
             raise LinkError("CENTRAL_URL dan SYNC_SECRET belum diatur.")
         if not own_sites(app):
             raise LinkError("MPP_SITES harus berisi kode lokasi aula ini (mis. tabang).")
-        return HttpTransport(settings["CENTRAL_URL"], own_sites(app)[0],
+        return HttpCentre(settings["CENTRAL_URL"], own_sites(app)[0],
                              settings["SYNC_SECRET"])
-    return LocalTransport(app)
+    return LocalCentre(app)
 
 
 def own_sites(app) -> list[str]:
@@ -146,19 +145,19 @@ def sync_site(app, site: Site, transport, batch: int | None = None, renew=None) 
     store = app.config["ATTACHMENT_DIR"]
     stats = {"delivered": 0, "refused": 0, "updates": 0}
     if app.config["MPP_ROLE"] == "site":  # no-shows are decided at the hall, link or not
-        apptsync.sweep_no_shows(site, app.clock.now())
+        booking.sweep_no_shows(site, app.clock.now())
     while True:
         if renew is not None and not renew():
             return stats  # another sender holds the hall's lease now
-        rows = domain.pending(site.id, batch)
+        rows = forwarding.pending(site.id, batch)
         if not rows:
             break
         payload, size = [], 0
         for row in rows:
             try:
-                message = domain.wire_message(row, store)
+                message = forwarding.wire_message(row, store)
             except OSError:
-                domain.record_results(site.id, [{"id": row.message_id, "status": "refused",
+                forwarding.record_results(site.id, [{"id": row.message_id, "status": "refused",
                                                  "code": "file_missing"}], app.clock.now())
                 stats["refused"] += 1
                 continue
@@ -172,23 +171,23 @@ def sync_site(app, site: Site, transport, batch: int | None = None, renew=None) 
         sent = {json.loads(m["body"])["id"] for m in payload}
         results = [r for r in transport.push(payload)
                    if isinstance(r, dict) and r.get("id") in sent]
-        counts = domain.record_results(site.id, results, app.clock.now())
+        counts = forwarding.record_results(site.id, results, app.clock.now())
         stats["delivered"] += counts["delivered"]
         stats["refused"] += counts["refused"]
         if len(results) < len(payload):
             raise LinkError("Pusat tidak mengakui semua pesan.")
     if transport.pulls:
-        cursor = domain.updates_cursor(site.id)
+        cursor = forwarding.updates_cursor(site.id)
         while True:
             page = transport.updates(cursor, 500)
             if page["cursor"] <= cursor:
                 break
-            stats["updates"] += domain.apply_updates(site, page["updates"], page["cursor"],
+            stats["updates"] += forwarding.apply_updates(site, page["updates"], page["cursor"],
                                                      app.clock.now())
             cursor = page["cursor"]
             if not page.get("more"):
                 break
-    domain.record_success(site.id, app.clock.now())
+    forwarding.record_success(site.id, app.clock.now())
     return stats
 
 
@@ -196,7 +195,7 @@ def sites_to_sync(app) -> list[Site]:
     if app.config["MPP_ROLE"] == "site":
         codes = own_sites(app)[:1]
         return list(Site.select().where(Site.code.in_(codes)))
-    return list(Site.select().where(Site.id.in_(domain.sites_with_pending())))
+    return list(Site.select().where(Site.id.in_(forwarding.sites_with_pending())))
 
 
 def backoff_seconds(failures: int, ceiling: float) -> float:
@@ -245,7 +244,7 @@ class Sender:
     def pass_once(self, interval: float, ceiling: float) -> float:
         delay = interval
         try:
-            transport = transport_for(self.app)
+            transport = centre_for(self.app)
         except LinkError as exc:
             log.warning("sync sender idle: %s", exc)
             return ceiling
@@ -255,7 +254,7 @@ class Sender:
             try:
                 sync_site(self.app, site, transport, renew=lambda: self.lease(site))
             except LinkError as exc:
-                failures = domain.record_failure(site.id, str(exc), self.app.clock.now())
+                failures = forwarding.record_failure(site.id, str(exc), self.app.clock.now())
                 delay = backoff_seconds(failures, ceiling)
                 log.warning("sync with the centre failed for %s (%d in a row): %s",
                             site.code, failures, exc)
@@ -263,7 +262,7 @@ class Sender:
 
 
     def lease(self, site) -> bool:
-        return domain.take_lease(site.id, self.owner, real_now(), owner_is_dead=_dead_owner)
+        return forwarding.take_lease(site.id, self.owner, real_now(), owner_is_dead=_dead_owner)
 
 
 def _dead_owner(owner: str) -> bool:
@@ -302,7 +301,7 @@ def init_app(app):
     # (UU 27/2022 PDP): never below INFO, whatever LOG_LEVEL says.
     peewee_log = logging.getLogger("peewee")
     peewee_log.setLevel(max(peewee_log.getEffectiveLevel(), logging.INFO))
-    app.config["SYNC_KEYS_PARSED"] = domain.keys_from_setting(
+    app.config["SYNC_KEYS_PARSED"] = forwarding.keys_from_setting(
         app.config["SETTINGS"]["SYNC_KEYS"])
 
 
@@ -317,12 +316,12 @@ def register_commands(group):
         app = current_app._get_current_object()
         database.connect(reuse_if_open=True)
         try:
-            transport = transport_for(app)
+            transport = centre_for(app)
             for site in sites_to_sync(app):
                 try:
                     stats = sync_site(app, site, transport)
                 except LinkError as exc:
-                    domain.record_failure(site.id, str(exc), app.clock.now())
+                    forwarding.record_failure(site.id, str(exc), app.clock.now())
                     raise click.ClickException(f"{site.code}: {exc}") from None
                 click.echo(f"{site.code}: delivered {stats['delivered']}, refused "
                            f"{stats['refused']}, updates {stats['updates']}")
@@ -342,7 +341,7 @@ def register_commands(group):
             site = Site.get_or_none(Site.code == site_code)
             if site is None:
                 raise click.ClickException(f"unknown site {site_code}")
-            key = domain.issue_key(site, app.clock.now())
+            key = forwarding.issue_key(site, app.clock.now())
         finally:
             database.close()
         click.echo(key)

@@ -9,8 +9,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from app.domain import booking, queueing
-from app.models import Site
-from app.outbox import MailMessage, Smtp, send_due, start_sender_thread, wait_until_sent
+from app.mail import Smtp, send_due, start_sender_thread, wait_until_sent
+from app.models import MailMessage, Site
 from tests.servers import free_port
 
 from .conftest import MONDAY_9
@@ -107,19 +107,19 @@ def test_retries_until_the_server_answers(db):
 
 
 def test_gives_up_after_max_attempts(db):
-    from app import outbox
+    from app import mail
     book()
     smtp = smtp_for(free_port())
     moment = MONDAY_9
-    for _ in range(outbox.MAX_ATTEMPTS):
+    for _ in range(mail.MAX_ATTEMPTS):
         send_due(smtp, moment)
         moment += dt.timedelta(hours=2)
     row = MailMessage.get()
-    assert (row.status, row.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+    assert (row.status, row.attempts) == ("failed", mail.MAX_ATTEMPTS)
 
 
 def test_a_claimed_message_is_not_sent_twice(db, smtp_server):
-    from app.outbox import _claim
+    from app.mail import _claim
     controller, inbox = smtp_server
     book()
     row = MailMessage.get()
@@ -143,7 +143,7 @@ def test_sender_thread_and_cli(app, smtp_server):
         stop.set()
     assert inbox.received.wait(5)
     # The CLI command does one round.
-    from app.outbox import enqueue
+    from app.domain.mail_outbox import enqueue
     enqueue("budi@example.com", "Tes", "Halo", MONDAY_9)
     result = app.test_cli_runner().invoke(args=["mpp", "send-mail"])
     assert result.exit_code == 0 and "sent 1" in result.output

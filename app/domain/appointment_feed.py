@@ -31,11 +31,11 @@ import logging
 
 import peewee as pw
 
-from ..clock import as_utc_naive, to_local
-from ..db import database, lock_rows, write_transaction
-from ..errors import Conflict, DomainError
+from ..clock import as_utc_naive
+from ..db import database, lock_rows
+from ..errors import Conflict
 from ..models import Appointment, FeedCounter, ForwardingMessage, Service, Site
-from . import cases, sync
+from . import cases, forwarding
 
 log = logging.getLogger("mpp.sync")
 DOWN_KINDS = ("appointment.booked", "appointment.rescheduled", "appointment.cancelled",
@@ -126,7 +126,7 @@ def apply_appointment(site: Site, body: dict, naive: dt.datetime) -> None:
 
 
 for _kind in DOWN_KINDS:
-    sync.register_update_kind(_kind, apply_appointment)
+    forwarding.register_update_kind(_kind, apply_appointment)
 
 
 # --- the hall: what goes up ----------------------------------------------------------
@@ -154,41 +154,12 @@ def checked_in(appt: Appointment, ticket_number: str, now: dt.datetime) -> None:
              "start_at": appt.start_at.isoformat()}, naive)
 
 
-def sweep_no_shows(site: Site, now: dt.datetime) -> int:
-    """At a hall: appointments whose check-in window has closed without a check-in
-    become `no_show`, each with its outbox message, in one transaction. Run before
-    every send (sender thread, `mpp sync`), so it works with the link down."""
-    from . import booking  # booking imports this module
-    naive = as_utc_naive(now)
-    local_now = to_local(now)
-    marked = 0
-    candidates = list(Appointment.select().where(
-        (Appointment.site == site) & (Appointment.status == "booked")
-        & (Appointment.start_at < naive)))
-    if not candidates:
-        return 0
-    settings = {}
-    with write_transaction():
-        for appt in candidates:
-            if appt.service_id not in settings:
-                try:
-                    settings[appt.service_id] = booking.settings_for(site, appt.service)
-                except DomainError:  # the service is no longer offered here
-                    settings[appt.service_id] = None
-            if settings[appt.service_id] is None:
-                continue
-            _opens, closes = booking.checkin_window(appt, settings[appt.service_id])
-            if local_now <= closes:
-                continue
-            taken = (Appointment.update(status="no_show")
-                     .where((Appointment.id == appt.id) & (Appointment.status == "booked"))
-                     .execute())
-            if taken:
-                _outbox(appt, "appointment.no_show",
-                        {"code": appt.code, "at": naive.isoformat(),
-                         "start_at": appt.start_at.isoformat()}, naive)
-                marked += 1
-    return marked
+def marked_no_show(appt: Appointment, naive: dt.datetime) -> None:
+    """At a hall, in the transaction that marked `appt` no_show (`booking.sweep_no_shows`):
+    the fact goes up to the centre."""
+    _outbox(appt, "appointment.no_show",
+            {"code": appt.code, "at": naive.isoformat(),
+             "start_at": appt.start_at.isoformat()}, naive)
 
 
 # --- the centre: receiving the hall's facts ------------------------------------------
@@ -197,9 +168,9 @@ def _own_appointment(site: Site, data: dict) -> Appointment:
     code = data.get("code")
     appt = Appointment.get_or_none(Appointment.code == code) if isinstance(code, str) else None
     if appt is None:
-        raise sync.Refused("Janji temu tidak dikenal di pusat.", code="unknown_appointment")
+        raise forwarding.Refused("Janji temu tidak dikenal di pusat.", code="unknown_appointment")
     if appt.site_id != site.id:
-        raise sync.Refused("Janji temu milik lokasi lain.", code="wrong_site")
+        raise forwarding.Refused("Janji temu milik lokasi lain.", code="wrong_site")
     return appt
 
 
@@ -225,5 +196,5 @@ def receive_no_show(site, body, data, content, naive, ctx) -> None:
             & (Appointment.start_at == start_at)).execute())  # moved since: not a no-show
 
 
-sync.register_message_kind("appointment.checked_in", receive_checked_in)
-sync.register_message_kind("appointment.no_show", receive_no_show)
+forwarding.register_message_kind("appointment.checked_in", receive_checked_in)
+forwarding.register_message_kind("appointment.no_show", receive_no_show)

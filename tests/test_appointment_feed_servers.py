@@ -145,7 +145,7 @@ def test_centre_races_bookings_cancels_and_check_ins_without_deadlock(tmp_path, 
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from app.synclink import signed_headers
+    from app.centre_link import signed_headers
 
     from .test_booking_concurrency import _race
     from .test_cases_sync import _opened

@@ -45,7 +45,7 @@ def service_rows(site: Site, now: dt.datetime) -> list[dict]:
     for service in queueing.services_at(site):
         used = queueing.quota_used(site, service, day, now)
         state = calendar.availability(site, service, now, used)
-        n = waiting.get(service.id, 0)
+        n = waiting.get(service.code, 0)
         rows.append({
             "code": service.code, "name": service.name, "agency": service.agency.name,
             "prefix": service.prefix, "open": state.open, "closed_code": state.code,

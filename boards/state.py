@@ -6,8 +6,6 @@ address of a call, and the hall's waiting counts after any change to the queue.
 """
 import datetime as dt
 
-import peewee as pw
-
 from app.clock import iso, local_day
 from app.domain import queueing
 from app.models import Counter, CounterService, Service, Site, Ticket, TicketEvent
@@ -88,18 +86,9 @@ def call_dict(site: Site, number: str, counter: Counter, service_code: str, at) 
 
 
 def waiting_rows(site: Site, now: dt.datetime) -> list[dict]:
-    counts = waiting_by_code(site, now)
+    counts = queueing.waiting_counts(site, now)
     return [{"code": s.code, "name": s.name, "prefix": s.prefix,
              "waiting": counts.get(s.code, 0)} for s in queueing.services_at(site)]
-
-
-def waiting_by_code(site_id, now: dt.datetime) -> dict[str, int]:
-    rows = (Ticket.select(Service.code, pw.fn.COUNT(Ticket.id))
-            .join(Service)
-            .where((Ticket.site == site_id) & (Ticket.day == local_day(now))
-                   & (Ticket.status == "waiting"))
-            .group_by(Service.code).tuples())
-    return {code: n for code, n in rows}
 
 
 def enrich(site_code: str, event: dict) -> dict:
@@ -121,7 +110,7 @@ def enrich(site_code: str, event: dict) -> dict:
     if kind in QUEUE_CHANGES:
         moment = dt.datetime.fromisoformat(event["at"]) if event.get("at") else None
         if moment is not None:
-            event["waiting"] = waiting_by_code(site.id, moment)
+            event["waiting"] = queueing.waiting_counts(site.id, moment)
     return event
 
 

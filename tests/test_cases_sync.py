@@ -247,9 +247,9 @@ def test_hall_restarted_mid_send(tmp_path, pg_database):
 
 
 def _opened(n: int) -> dict:
-    from app.domain import cases
-    code = "KK-" + "".join(secrets.choice(cases.CODE_ALPHABET) for _ in range(4)) + "-" + \
-        "".join(secrets.choice(cases.CODE_ALPHABET) for _ in range(4))
+    from app.domain import codes
+    symbols = codes.random_symbols(8)
+    code = f"KK-{symbols[:4]}-{symbols[4:]}"
     body = {"id": secrets.token_hex(16), "kind": "case.opened", "site": "tabang",
             "tracking_code": code, "data": {
                 "tracking_code": code, "site": "tabang", "service": "ADM-KK",

@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import math
 import re
-import secrets as _secrets
 from dataclasses import dataclass
 
 import peewee as pw
@@ -41,10 +40,9 @@ from ..models import (
     SiteService,
     SlotCounter,
 )
-from . import appointment_feed, calendar, contact, mail_outbox, queueing
+from . import appointment_feed, calendar, codes, contact, mail_outbox, queueing
 from .nik import mask_nik, validate_nik
 
-CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: easy to read out
 CODE_LENGTH = 8  # 32^8 = 2^40 codes
 STATUS_LABELS = {"booked": "Terjadwal", "checked_in": "Sudah check-in",
                  "cancelled": "Dibatalkan", "expired": "Terlewat",
@@ -258,7 +256,7 @@ def _active_key(secret: str, nik: str, service: Service, day: dt.date) -> str:
 
 
 def new_code() -> str:
-    return "".join(_secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return codes.random_symbols(CODE_LENGTH)
 
 
 def normalise_code(value) -> str:
@@ -268,7 +266,7 @@ def normalise_code(value) -> str:
     if "/" in text:
         text = text.rstrip("/").rsplit("/", 1)[-1]
     text = re.sub(r"[\s\-]", "", text).upper()
-    if len(text) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in text):
+    if len(text) != CODE_LENGTH or not codes.all_readable(text):
         raise Invalid("Kode janji temu tidak valid (8 huruf/angka).", code="invalid_code")
     return text
 

@@ -15,7 +15,6 @@ NIK and phone stay in the Case row: never in a log line, a URL or a public answe
 """
 import datetime as dt
 import json
-import secrets
 import uuid
 
 import peewee as pw
@@ -36,7 +35,7 @@ from ..models import (
     Ticket,
     User,
 )
-from . import accounts, calendar, queueing
+from . import accounts, calendar, codes, queueing
 from . import nik as nik_rules
 
 STATUSES = {
@@ -61,9 +60,7 @@ TRANSITIONS = {
 OFFICER_STATUSES = ("processing", "needs_fix", "done", "ready_for_pickup", "picked_up")
 HALL_STATUSES = ("picked_up",)  # the citizen collects at the hall
 
-# Tracking codes: 2 letters from the service, then 8 symbols from a 32-symbol alphabet
-# without 0/O, 1/I (read out over a counter or a phone): 40 random bits.
-CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+# Tracking codes: 2 letters from the service, then 8 readable symbols: 40 random bits.
 CODE_SYMBOLS = 8
 ROLE = {"name": "all-in-one"}
 # Called after a transaction that wrote outbox messages commits (the sender's wake-up).
@@ -94,7 +91,7 @@ def code_prefix(service: Service) -> str:
 
 
 def new_tracking_code(service: Service) -> str:
-    symbols = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_SYMBOLS))
+    symbols = codes.random_symbols(CODE_SYMBOLS)
     return f"{code_prefix(service)}-{symbols[:4]}-{symbols[4:]}"
 
 
@@ -105,7 +102,7 @@ def normalise_code(text) -> str | None:
     raw = "".join(c for c in text.upper() if c.isalnum())
     if len(raw) != 2 + CODE_SYMBOLS or not raw[:2].isalpha() or not raw.isascii():
         return None
-    if any(c not in CODE_ALPHABET for c in raw[2:]):
+    if not codes.all_readable(raw[2:]):
         return None
     return f"{raw[:2]}-{raw[2:6]}-{raw[6:]}"
 

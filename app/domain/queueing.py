@@ -180,12 +180,15 @@ def waiting_for_services(site: Site, service_ids: list[int], now: dt.datetime,
     return list(query)
 
 
-def waiting_counts(site: Site, now: dt.datetime) -> dict[int, int]:
-    rows = (Ticket.select(Ticket.service, pw.fn.COUNT(Ticket.id).alias("n"))
+def waiting_counts(site: Site | int, now: dt.datetime) -> dict[str, int]:
+    """Tickets waiting today at the hall, by service code (services with none are left
+    out): the kiosk, the API and the boards all read this one query."""
+    rows = (Ticket.select(Service.code, pw.fn.COUNT(Ticket.id))
+            .join(Service)
             .where((Ticket.site == site) & (Ticket.day == local_day(now))
                    & (Ticket.status == "waiting"))
-            .group_by(Ticket.service).tuples())
-    return {service_id: n for service_id, n in rows}
+            .group_by(Service.code).tuples())
+    return {code: n for code, n in rows}
 
 
 def quota_used(site: Site, service: Service, day: dt.date, now: dt.datetime) -> int:

@@ -16,7 +16,7 @@ from printers.qr import qr_svg_data_uri
 
 from .. import serializers
 from ..clock import iso, to_local
-from ..domain import booking, calendar, contact, queueing
+from ..domain import booking, calendar, codes, contact, queueing
 from ..errors import DomainError, Invalid
 from ..models import Site
 from ..ratelimit import check, limit, too_many
@@ -380,7 +380,7 @@ def _kiosk(template, site, status=200, **ctx):
 @bp.get("/k/<site_code>/check-in")
 def kiosk_checkin(site_code):
     site = queueing.get_site(site_code)
-    return _kiosk("kiosk_checkin", site, keys=booking.CODE_ALPHABET)
+    return _kiosk("kiosk_checkin", site, keys=codes.READABLE_ALPHABET)
 
 
 @bp.post("/k/<site_code>/check-in")
@@ -390,7 +390,7 @@ def kiosk_checkin_submit(site_code):
     try:
         appt, ticket = booking.check_in(site, request.form.get("code", "")[:300], now())
     except DomainError as exc:
-        return _kiosk("kiosk_checkin", site, exc.status, keys=booking.CODE_ALPHABET,
+        return _kiosk("kiosk_checkin", site, exc.status, keys=codes.READABLE_ALPHABET,
                       error=exc.message, error_code=exc.code,
                       walk_in=exc.detail.get("service") if exc.code == "expired" else None)
     data = serializers.ticket_dict(ticket, now(), ticket_page_url(ticket.id))

@@ -1,4 +1,5 @@
-"""The database: declared without a path here, bound in create_app (peewee docs, Scout).
+"""The database: declared without a path here and bound in create_app, so importing a
+model never opens a file and tests bind their own.
 
 All writes that must be serialised go through `write_transaction()`: BEGIN IMMEDIATE on
 SQLite (one writer, others wait, see `SqliteDatabase.begin`), a plain transaction on

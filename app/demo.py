@@ -1,4 +1,5 @@
-"""The Kukar demo catalogue (../shared/reference/kukar.md): loaded on an empty database.
+"""The Kukar demo catalogue (region codes, agencies, services, accounts): loaded on an
+empty database.
 
 Figures marked "est." in the reference (hours, quotas, service times) are editable data
 here, never logic.

@@ -1,6 +1,6 @@
 """The live event hub: who listens to which hall, and how events reach them.
 
-One interface, two transports (CTFd's EventManager, flask-sock's docs):
+One interface, two fan-outs:
 - `LocalFanout`: a publish goes straight to this process's hub. The default,
   right for one gunicorn worker (a hall's own box).
 - `RedisFanout`: a publish goes to Redis pub/sub; every worker runs one listener

@@ -1,6 +1,6 @@
 """The spoken call, built on the server: one tested function for the text.
 
-Indonesian number words (../shared/reference/kukar.md): "se-" replaces "satu" before
+Indonesian number words: "se-" replaces "satu" before
 puluh, belas, ratus and ribu (sepuluh, sebelas, seratus, seribu). A hall reads ticket
 numbers either as a whole number ("A dua puluh tiga") or digit by digit
 ("A nol dua tiga"), per Site.reading_style.

@@ -1,5 +1,5 @@
 """What a board shows, built once: `board_state(site, now)` is the one structure for the
-first page load, the websocket snapshot and the status endpoint (Datasette's habit).
+first page load, the websocket snapshot and the status endpoint, so they never disagree.
 
 Events then carry just enough to keep it current (`enrich`): the speech text and audio
 address of a call, and the hall's waiting counts after any change to the queue.

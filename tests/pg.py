@@ -1,6 +1,6 @@
 """Throwaway PostgreSQL databases for the postgres lane (127.0.0.1, user postgres, trust).
 
-Every database is named after this branch plus a random part, created through the
+Every database is named `mpp_test_<label>_<random>`, created through the
 `postgres` maintenance database and dropped (WITH FORCE) by whoever created it.
 """
 import secrets

@@ -94,7 +94,7 @@ def test_create_view_cancel(client):
 
     r = client.get(f"/api/v1/appointments/{data['code']}", headers={"X-NIK": NIK})
     assert r.status_code == 200 and r.json["code"] == data["code"]
-    r = client.get(f"/api/v1/appointments/{data['code'].lower()}?nik={NIK}")  # DESIGN's form
+    r = client.get(f"/api/v1/appointments/{data['code'].lower()}?nik={NIK}")  # the documented ?nik= form
     assert r.status_code == 200
     r = client.get(f"/api/v1/appointments/{data['code']}", headers={"X-NIK": NIK2})
     assert (r.status_code, error_code(r)) == (404, "unknown_appointment")

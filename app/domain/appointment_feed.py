@@ -1,4 +1,5 @@
-"""Appointments between the centre and the halls (issue 6, "back down to the hall").
+"""Appointments between the centre and the halls: booked at the centre, fed down to the
+hall for offline check-in, the hall's facts (checked in, no-show) forwarded back up.
 
 Who owns what:
 - The centre (`central`) owns booking: slot capacity, the daily quota, the one-booking-

@@ -1,4 +1,6 @@
-"""JSON API v1 (DESIGN's contract). Thin: parse, call one domain function, serialise."""
+"""JSON API v1: the queue (sites, services, tickets, counters, auth). The contract is
+the OpenAPI document this app serves. Thin: parse, call one domain function,
+serialise."""
 from flask import Blueprint, abort, g, jsonify
 
 from .. import serializers

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-core test-postgres setup venv browser bench clean
+.PHONY: run test lint test-core test-postgres setup venv browser bench clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,12 @@ run: setup
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng poppler-utils)
 
-test: venv browser test-core test-postgres
+test: venv browser lint test-core test-postgres
+
+# The house rules: ruff (ruff.toml) and the layers of docs/architecture.md (.importlinter).
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 test-core:
 	$(BIN)/python -m pytest -q -m "not postgres"

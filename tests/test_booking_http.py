@@ -94,7 +94,7 @@ def test_create_view_cancel(client):
 
     r = client.get(f"/api/v1/appointments/{data['code']}", headers={"X-NIK": NIK})
     assert r.status_code == 200 and r.json["code"] == data["code"]
-    r = client.get(f"/api/v1/appointments/{data['code'].lower()}?nik={NIK}")  # the documented ?nik= form
+    r = client.get(f"/api/v1/appointments/{data['code'].lower()}?nik={NIK}")  # ?nik= form
     assert r.status_code == 200
     r = client.get(f"/api/v1/appointments/{data['code']}", headers={"X-NIK": NIK2})
     assert (r.status_code, error_code(r)) == (404, "unknown_appointment")
@@ -287,7 +287,7 @@ def test_rate_limits_off(template_dir, tmp_path):
 
 
 def test_rate_limit_specs():
-    from app.ratelimit import parse
+    from app.web.ratelimit import parse
     assert parse("20/minute") == (20, 60)
     assert parse("5 / 10 minutes") == (5, 600)
     assert parse("100/day") == (100, 86400)

@@ -6,11 +6,11 @@ from flask import Blueprint, abort, g, jsonify
 from .. import serializers
 from ..domain import accounts, queueing
 from ..models import Site
-from ..ratelimit import limit
 from ..web.auth import token_required
 from ..web.inputs import Unauthorized, client_address, field, json_body, now
 from ..web.openapi import document
 from ..web.plumbing import csrf
+from ..web.ratelimit import limit
 from ..web.urls import ticket_page_url
 
 bp = Blueprint("api", __name__)

@@ -19,10 +19,10 @@ from ..clock import iso, to_local
 from ..domain import booking, calendar, codes, contact, queueing
 from ..errors import DomainError, Invalid
 from ..models import Site
-from ..ratelimit import check, limit, too_many
 from ..web import openapi
 from ..web.inputs import field, json_body, now
 from ..web.plumbing import csrf
+from ..web.ratelimit import check, limit, too_many
 from ..web.responses import page_or_fragment
 from ..web.urls import ticket_page_url
 

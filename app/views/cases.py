@@ -10,9 +10,9 @@ from ..domain.nik import mask_nik
 from ..errors import DomainError, NotFound
 from ..models import Agency, Service, Site
 from ..printing import receipts
-from ..ratelimit import limit
 from ..web.auth import signed_in_user
 from ..web.inputs import now
+from ..web.ratelimit import limit
 from ..web.responses import attachment_response, file_response, page_or_fragment
 from ..web.urls import case_tracking_url
 

@@ -13,11 +13,11 @@ from ..domain import accounts, attachments, cases, forwarding, queueing
 from ..errors import Forbidden, Invalid, NotFound
 from ..models import Site
 from ..printing import receipts
-from ..ratelimit import limit
 from ..web import openapi
 from ..web.auth import token_required
 from ..web.inputs import Unauthorized, client_address, field, json_body, now
 from ..web.plumbing import csrf
+from ..web.ratelimit import limit
 from ..web.responses import attachment_response, file_response
 from ..web.urls import case_tracking_url
 

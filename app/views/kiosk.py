@@ -8,8 +8,8 @@ from .. import serializers
 from ..domain import queueing
 from ..errors import DomainError
 from ..printing import kiosks, tickets
-from ..ratelimit import limit
 from ..web.inputs import now
+from ..web.ratelimit import limit
 from ..web.responses import page_or_fragment
 from ..web.urls import ticket_page_url
 

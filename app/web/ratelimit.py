@@ -2,7 +2,7 @@
 
 Usage in a view module:
 
-    from ..ratelimit import limit
+    from app.web.ratelimit import limit
 
     @bp.post("/api/v1/appointments")
     @limit("RATE_LIMIT_BOOKING")            # a setting name in app/config.py SETTINGS
@@ -25,8 +25,9 @@ from functools import wraps
 
 from flask import current_app, request
 
-from .db import write_transaction
-from .models import RateCounter
+from ..db import write_transaction
+from ..models import RateCounter
+from .plumbing import error_response
 
 log = logging.getLogger("mpp.ratelimit")
 UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -112,7 +113,6 @@ def check(name: str, now: dt.datetime | None = None) -> int | None:
 
 
 def too_many(retry_after: int):
-    from .web.plumbing import error_response
     response, status = error_response(
         429, "too_many_requests",
         f"Terlalu banyak permintaan. Coba lagi dalam {retry_after} detik. "

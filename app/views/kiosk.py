@@ -44,17 +44,19 @@ def services(site_code):
 def take_ticket(site_code):
     site = queueing.get_site(site_code)
     priority = request.form.get("priority_group") or None
+    moment = now()
     try:
         kiosk = kiosks.kiosk_for(site, _kiosk_code())
         service = queueing.get_service(request.form.get("service", ""))
-        ticket = queueing.issue_ticket(site, service, now(), priority_group=priority)
+        ticket = queueing.issue_ticket(site, service, moment, priority_group=priority)
     except DomainError as exc:
         return render_template("_partials/kiosk_message.html", site=site, message=exc.message,
                                kiosk_code=_kiosk_code(),
                                return_after=RETURN_AFTER_SECONDS // 2), exc.status
     # Committed: whatever happens to the paper now, the citizen has a number.
-    printout = tickets.queue_ticket(ticket, kiosk, now(), ticket_page_url(ticket.id))
-    data = serializers.ticket_dict(ticket, now(), ticket_page_url(ticket.id))
+    page_url = ticket_page_url(ticket.id)
+    printout = tickets.queue_ticket(ticket, kiosk, moment, page_url)
+    data = serializers.ticket_dict(ticket, moment, page_url)
     return render_template("_partials/kiosk_ticket.html", site=site, ticket=data,
                            priority_label=queueing.PRIORITY_GROUPS.get(priority or ""),
                            kiosk_code=_kiosk_code(), printout=printout,

@@ -10,6 +10,7 @@ dates.
   CounterService
 - queue: NumberSequence, Ticket, TicketEvent
 - accounts: User, ApiToken, LoginAttempt
+- audit: AuditEntry
 - booking: BookingSetting, SlotCounter, DayCounter, Appointment
 - cases: Case, CaseEvent, CaseAttachment
 - forwarding: ForwardingMessage, SyncState, InboxMessage, SyncNonce, SyncKey,
@@ -19,6 +20,7 @@ dates.
 - ratelimit: RateCounter
 """
 from .accounts import ApiToken, LoginAttempt, User
+from .audit import AuditEntry
 from .booking import Appointment, BookingSetting, DayCounter, SlotCounter
 from .cases import Case, CaseAttachment, CaseEvent
 from .catalogue import (
@@ -47,7 +49,7 @@ from .queue import NumberSequence, Ticket, TicketEvent
 from .ratelimit import RateCounter
 
 __all__ = [
-    "Agency", "ApiToken", "Appointment", "BookingSetting", "Case", "CaseAttachment",
+    "Agency", "ApiToken", "Appointment", "AuditEntry", "BookingSetting", "Case", "CaseAttachment",
     "CaseEvent", "CaseUpdate", "Closure", "Counter", "CounterService", "DayCounter",
     "FeedCounter", "ForwardingMessage", "InboxMessage", "JSONField", "Kiosk",
     "LoginAttempt", "MailMessage", "NumberSequence", "OpeningWindow", "PrintJob",

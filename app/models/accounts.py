@@ -12,7 +12,10 @@ class User(BaseModel):
     site = pw.ForeignKeyField(Site, null=True)
     agency = pw.ForeignKeyField(Agency, null=True)
     full_name = pw.CharField(default="")
-    active = pw.BooleanField(default=True)
+    active = pw.BooleanField(default=True)  # disabled, never deleted: history stays
+    must_change_password = pw.BooleanField(default=False)  # after a one-time password
+    last_login_at = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField(null=True)
 
 
 class ApiToken(BaseModel):

@@ -14,6 +14,9 @@ class Site(BaseModel):
     zone = pw.CharField(max_length=20, default="")
     reading_style = pw.CharField(max_length=10, default="whole")  # whole | digits
     running_text = pw.TextField(default="")
+    address = pw.CharField(max_length=200, default="")
+    phone = pw.CharField(max_length=30, default="")
+    active = pw.BooleanField(default=True)
 
 
 class Agency(BaseModel):
@@ -28,6 +31,9 @@ class Service(BaseModel):
     prefix = pw.CharField(max_length=2)
     mini = pw.CharField(max_length=10, default="yes")  # yes | intake | no
     standard_minutes = pw.IntegerField(default=10)
+    target_wait_minutes = pw.IntegerField(null=True)  # reports: share served within it
+    processing_days = pw.IntegerField(null=True)  # how long the agency takes, published
+    standard = pw.TextField(default="")  # the public "standar pelayanan" text
     fee = pw.CharField(default="")
     requirements = JSONField(default=list)
 
@@ -54,10 +60,16 @@ class OpeningWindow(BaseModel):
 
 
 class Closure(BaseModel):
-    """Admin-editable closed days; site NULL = every hall."""
+    """Closed days, one row per day; site NULL = every hall (an extra day off on top of
+    the holidays calendar). `services` NULL closes the whole hall, else a list of
+    service codes. The days of one from-to closure share `batch`."""
     site = pw.ForeignKeyField(Site, null=True)
     day = pw.DateField(index=True)
     reason = pw.CharField()
+    services = JSONField(null=True)
+    batch = pw.CharField(max_length=32, default="", index=True)
+    created_by = pw.CharField(max_length=80, default="")
+    created_at = pw.DateTimeField(null=True)
 
 
 class Counter(BaseModel):
@@ -66,6 +78,7 @@ class Counter(BaseModel):
     name = pw.CharField()
     number = pw.IntegerField()  # spoken in the call: "loket tiga"
     status = pw.CharField(max_length=10, default="closed")  # open | paused | closed
+    active = pw.BooleanField(default=True)  # inactive: kept for history, not served
 
     class Meta:
         indexes = ((("site", "code"), True),)
@@ -74,6 +87,7 @@ class Counter(BaseModel):
 class CounterService(BaseModel):
     counter = pw.ForeignKeyField(Counter, backref="service_links")
     service = pw.ForeignKeyField(Service)
+    position = pw.IntegerField(default=0)  # the order the counter lists its services
 
     class Meta:
         indexes = ((("counter", "service"), True),)

@@ -6,7 +6,8 @@ from flask import g, request
 from flask_login import current_user
 
 from ..domain import accounts
-from .inputs import Unauthorized, now
+from ..domain.audit import Actor
+from .inputs import Unauthorized, client_address, now
 
 
 def token_required(view):
@@ -29,3 +30,10 @@ def token_required(view):
 def signed_in_user():
     """The staff member behind a page request (after `login_required`)."""
     return current_user.user
+
+
+def current_actor() -> Actor:
+    """Who is acting, for the audit trail: the API caller or the signed-in user, and
+    the client address."""
+    user = getattr(g, "api_user", None) or signed_in_user()
+    return Actor.of(user, client_address())

@@ -1,0 +1,31 @@
+"""Administration at /admin: running a real MPP without the demo. Admins see every
+hall and the centre's catalogue; a hall's supervisor sees the pages of their own hall
+and only what a hall decides locally (counters, devices, running text, closures of the
+hall, its operators). Each area is a module of this package on the one blueprint and
+adds its entry to the navigation with `add_section`:
+
+- `home`: the start page with the sections this user may open;
+- `audit`: the audit trail with filters and CSV export.
+
+Views stay thin: they parse, call one domain function with `current_actor()` (the
+audit trail's who and from where), and render `templates/admin/`.
+"""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+# (endpoint, Indonesian title, English title, roles that see it), in menu order.
+SECTIONS: list[tuple[str, str, str, tuple[str, ...]]] = []
+
+
+def add_section(endpoint: str, title: str, en: str, roles=("admin",)) -> None:
+    SECTIONS.append((endpoint, title, en, tuple(roles)))
+
+
+def sections_for(role: str) -> list[tuple[str, str, str]]:
+    return [(endpoint, title, en) for endpoint, title, en, roles in SECTIONS
+            if role in roles]
+
+
+# Each module adds its routes to `bp` and its rows to the OpenAPI registry.
+from . import audit, home  # noqa: E402,F401

@@ -95,3 +95,8 @@ def require_site_role(user: User, site: Site, roles: tuple[str, ...] = HALL_STAF
                       message: str | None = None) -> None:
     if not has_site_role(user, site.id, roles):
         raise Forbidden(message or f"Akun ini tidak berwenang di {site.name}.")
+
+
+def require_admin(user: User, message: str | None = None) -> None:
+    if user.role != "admin":
+        raise Forbidden(message or "Hanya admin yang dapat melakukan ini.")

@@ -9,7 +9,7 @@ from app.domain import audit
 from app.models import AuditEntry
 
 from .conftest import MONDAY_9
-from .pages import logged_in
+from .pages import csrf_from, logged_in
 
 
 def write(action="service.update", site="tabang", actor="admin", **kw):
@@ -118,3 +118,48 @@ def test_admin_home_lists_the_audit_page(client, db):
     logged_in(client, "supervisor.tabang")
     html = client.get("/admin").get_data(as_text=True)
     assert "Jejak audit" in html and "Supervisor Mini MPP Tabang" in html
+
+
+# --- operator actions are audited in their own transaction -------------------------------
+
+def test_console_actions_are_audited_with_role_hall_and_client(client, db):
+    from app.domain import queueing
+    queueing.issue_ticket(queueing.get_site("tabang"), queueing.get_service("ADM-KTP"),
+                          MONDAY_9)
+    logged_in(client, "operator.tabang")
+    token = csrf_from(client.get("/loket/tabang/L1").get_data(as_text=True))
+    headers = {"HX-Request": "true", "X-CSRFToken": token}
+    assert client.post("/loket/tabang/L1/open-counter", headers=headers).status_code == 200
+    assert client.post("/loket/tabang/L1/call-next", headers=headers).status_code == 200
+    called = AuditEntry.get(AuditEntry.action == "ticket.called")
+    assert (called.actor, called.role, called.site_code, called.object) == (
+        "operator.tabang", "operator", "tabang", "tiket A001")
+    assert called.after == {"counter": "L1"} and called.client == "127.0.0.1"
+    opened = AuditEntry.get(AuditEntry.action == "counter.status")
+    assert (opened.before, opened.after) == ({"status": "closed"}, {"status": "open"})
+
+
+def test_api_finish_and_case_opening_are_audited(api, db):
+    from app.domain import cases, queueing
+
+    from .casekit import NIK, serving_ticket
+    ticket = serving_ticket()
+    api.login("operator.tabang")
+    r = api.post("/api/v1/cases", json={
+        "ticket_id": ticket.id, "service": "ADM-KK",
+        "applicant": {"name": "Siti", "nik": NIK, "phone": "081234567890"},
+        "requirements": ["Formulir F-1.01"]})
+    assert r.status_code == 201, r.json
+    entry = AuditEntry.get(AuditEntry.action == "case.open")
+    assert entry.object == f"berkas {r.json['tracking_code']}"
+    assert entry.after["applicant_nik"] == "6402********0001"
+    assert entry.after["applicant_phone"] == "0812****7890"
+    finished = AuditEntry.get(AuditEntry.action == "ticket.finish")
+    assert finished.after == {"counter": "L1", "outcome": "case"}
+    assert cases.get_case(r.json["tracking_code"]).opened_by == "operator.tabang"
+    assert queueing.get_ticket(ticket.id).status == "done"
+
+
+def test_kiosk_issuing_is_not_an_audited_staff_action(client, db):
+    r = client.post("/api/v1/sites/tabang/tickets", json={"service": "ADM-KTP"})
+    assert r.status_code == 201 and AuditEntry.select().count() == 0

@@ -35,7 +35,7 @@ from ..models import (
     Ticket,
     User,
 )
-from . import accounts, calendar, codes, queueing
+from . import accounts, audit, calendar, codes, queueing
 from . import nik as nik_rules
 
 STATUSES = {
@@ -246,10 +246,11 @@ def _clean_phone(value) -> str:
 
 
 def open_case(ticket_id: str, service: Service, applicant: dict, requirements,
-              notes, now: dt.datetime, username: str = "") -> Case:
+              notes, now: dt.datetime, by: audit.Actor | str = "") -> Case:
     """Open a case from the ticket being served and finish that ticket with outcome
-    `case`, in one transaction with the case's first history row and its outbox
-    message (or, at the centre, its forwarding)."""
+    `case`, in one transaction with the case's first history row, its outbox message
+    (or, at the centre, its forwarding) and the audit entry."""
+    username = by.username if isinstance(by, audit.Actor) else by
     if not isinstance(applicant, dict):
         raise Invalid("Data pemohon wajib diisi.", code="missing_field", field="applicant")
     name = _clean_text(applicant.get("name"), "name", 120, required=True)
@@ -275,7 +276,12 @@ def open_case(ticket_id: str, service: Service, applicant: dict, requirements,
         case = _insert_case(ticket, service, name, nik, phone, checklist, notes, naive,
                             username)
         event = _event(case, "received", naive, by=username, place="hall")
-        queueing.finish(ticket.id, "case", now, username)
+        queueing.finish(ticket.id, "case", now, by or None)
+        if by:
+            audit.record(by, "case.open", f"berkas {case.tracking_code}", now,
+                         site_code=ticket.site.code,
+                         after={"service": service.code, "ticket": ticket.number,
+                                "applicant_nik": nik, "applicant_phone": phone})
         if role() == "central":
             _centre_change(case, "forwarded", naive, note="Diterima langsung di MPP Induk")
         else:
@@ -390,7 +396,7 @@ def _check_transition(case: Case, status: str) -> None:
 
 
 def set_status_central(code: str, status: str, now: dt.datetime, user: User,
-                       note: str = "", missing: str = "") -> Case:
+                       note: str = "", missing: str = "", client: str = "") -> Case:
     """An officer (or admin) moves a case on; the hall sees it through its feed."""
     note = _clean_text(note, "note", 1000)
     missing = _clean_text(missing, "missing", 1000)
@@ -405,7 +411,11 @@ def set_status_central(code: str, status: str, now: dt.datetime, user: User,
         case = _locked_case(code)
         require_officer(user, case)
         _check_transition(case, status)
+        before = case.status
         _centre_change(case, status, naive, note=note, missing=missing, by=user.username)
+        audit.record(audit.Actor.of(user, client), "case.status", f"berkas {case.tracking_code}",
+                     now, site_code=case.site.code, before={"status": before},
+                     after={"status": status, "note": note, "missing": missing})
     return case
 
 
@@ -418,7 +428,7 @@ def _locked_case(code: str) -> Case:
 
 
 def set_status_hall(code: str, status: str, now: dt.datetime, user: User,
-                    note: str = "") -> Case:
+                    note: str = "", client: str = "") -> Case:
     """At the hall: the citizen collected the result (picked_up)."""
     note = _clean_text(note, "note", 1000)
     if status not in HALL_STATUSES:
@@ -429,6 +439,9 @@ def set_status_hall(code: str, status: str, now: dt.datetime, user: User,
         case = _locked_case(code)
         require_hall_writer(user, case)
         _check_transition(case, status)
+        audit.record(audit.Actor.of(user, client), "case.status", f"berkas {case.tracking_code}",
+                     now, site_code=case.site.code, before={"status": case.status},
+                     after={"status": status, "note": note})
         case.status, case.updated_at = status, naive
         case.save(only=[Case.status, Case.updated_at])
         event = _event(case, status, naive, note=note, by=user.username, place="hall")

@@ -23,7 +23,8 @@ from ..models import (
     Ticket,
     TicketEvent,
 )
-from . import calendar, numbering
+from . import audit, calendar, numbering
+from .audit import Actor
 
 PRIORITY_GROUPS = {
     "disabilitas": "Penyandang disabilitas",
@@ -221,9 +222,16 @@ _INSERT_EVENT = _insert(TicketEvent)
 
 
 def _record(ticket: Ticket, kind: str, now: dt.datetime, counter: Counter | None = None,
-            username: str | None = None, **detail) -> None:
+            by: Actor | str | None = None, **detail) -> None:
+    """The ticket's own event (boards, reports) and, for a staff member's action, the
+    audit entry; both in the action's transaction."""
+    username = by.username if isinstance(by, Actor) else by
     _INSERT_EVENT.execute(ticket=ticket, kind=kind, at=as_utc_naive(now), counter=counter,
                           username=username, detail=detail or None)
+    if by is not None:
+        audit.record(by, f"ticket.{kind}", f"tiket {ticket.number}", now,
+                     site_code=ticket.site.code,
+                     after={"counter": counter.code if counter else None, **detail})
 
 
 def _publish(site: Site, kind: str, ticket: Ticket, counter: Counter | None,
@@ -276,7 +284,8 @@ def _require_open(state: calendar.Availability, source: str) -> None:
         raise Conflict(state.message, code=state.code, status=status)
 
 
-def call_next(counter: Counter, now: dt.datetime, username: str | None = None) -> Ticket | None:
+def call_next(counter: Counter, now: dt.datetime,
+              by: Actor | str | None = None) -> Ticket | None:
     """The oldest eligible waiting ticket for the counter's services, or None."""
     with write_transaction():
         counter = lock_rows(Counter.select().where(Counter.id == counter.id)).get()
@@ -309,7 +318,7 @@ def call_next(counter: Counter, now: dt.datetime, username: str | None = None) -
             counter.status = "open"
             counter.save(only=[Counter.status])
         ticket = Ticket.get_by_id(ticket.id)
-        _record(ticket, "called", now, counter, username)
+        _record(ticket, "called", now, counter, by)
         _publish(counter.site, "call", ticket, counter, now)
     return ticket
 
@@ -319,7 +328,7 @@ def _require_counter_can_call(counter: Counter) -> None:
         raise Conflict("Loket sedang jeda. Lanjutkan loket dulu.", code="counter_paused")
 
 
-def recall(counter: Counter, now: dt.datetime, username: str | None = None) -> Ticket:
+def recall(counter: Counter, now: dt.datetime, by: Actor | str | None = None) -> Ticket:
     with write_transaction():
         ticket = current_ticket(counter)
         if ticket is None or ticket.status != "called":
@@ -327,12 +336,12 @@ def recall(counter: Counter, now: dt.datetime, username: str | None = None) -> T
                            code="no_current_ticket")
         ticket.call_count += 1
         ticket.save(only=[Ticket.call_count])
-        _record(ticket, "recalled", now, counter, username)
+        _record(ticket, "recalled", now, counter, by)
         _publish(counter.site, "recall", ticket, counter, now)
     return ticket
 
 
-def _transition(ticket_id: str, action: str, now: dt.datetime, username: str | None,
+def _transition(ticket_id: str, action: str, now: dt.datetime, by: Actor | str | None,
                 apply, **detail) -> Ticket:
     """Lock the ticket, check the transition is allowed from its current status,
     apply the change, audit it and publish it."""
@@ -348,19 +357,19 @@ def _transition(ticket_id: str, action: str, now: dt.datetime, username: str | N
         counter = ticket.counter
         apply(ticket)
         ticket.save()
-        _record(ticket, action, now, counter, username, **detail)
+        _record(ticket, action, now, counter, by, **detail)
         _publish(ticket.site, action, ticket, counter, now)
     return ticket
 
 
-def start(ticket_id: str, now: dt.datetime, username: str | None = None) -> Ticket:
+def start(ticket_id: str, now: dt.datetime, by: Actor | str | None = None) -> Ticket:
     def apply(t):
         t.status, t.started_at = "serving", as_utc_naive(now)
-    return _transition(ticket_id, "start", now, username, apply)
+    return _transition(ticket_id, "start", now, by, apply)
 
 
 def finish(ticket_id: str, outcome: str, now: dt.datetime,
-           username: str | None = None) -> Ticket:
+           by: Actor | str | None = None) -> Ticket:
     if outcome not in OUTCOMES:
         raise Invalid("Hasil layanan tidak dikenal.", code="invalid_outcome",
                       allowed=sorted(OUTCOMES))
@@ -368,30 +377,30 @@ def finish(ticket_id: str, outcome: str, now: dt.datetime,
     def apply(t):
         t.status, t.outcome, t.finished_at = "done", outcome, as_utc_naive(now)
         t.started_at = t.started_at or t.finished_at
-    return _transition(ticket_id, "finish", now, username, apply, outcome=outcome)
+    return _transition(ticket_id, "finish", now, by, apply, outcome=outcome)
 
 
-def no_show(ticket_id: str, now: dt.datetime, username: str | None = None) -> Ticket:
+def no_show(ticket_id: str, now: dt.datetime, by: Actor | str | None = None) -> Ticket:
     def apply(t):
         t.status, t.finished_at = "no_show", as_utc_naive(now)
-    return _transition(ticket_id, "no_show", now, username, apply)
+    return _transition(ticket_id, "no_show", now, by, apply)
 
 
-def requeue(ticket_id: str, now: dt.datetime, username: str | None = None) -> Ticket:
+def requeue(ticket_id: str, now: dt.datetime, by: Actor | str | None = None) -> Ticket:
     """A no-show comes back: waiting again, keeping its number and place."""
     def apply(t):
         t.status, t.counter, t.finished_at = "waiting", None, None
-    return _transition(ticket_id, "requeue", now, username, apply)
+    return _transition(ticket_id, "requeue", now, by, apply)
 
 
-def cancel(ticket_id: str, now: dt.datetime, username: str | None = None) -> Ticket:
+def cancel(ticket_id: str, now: dt.datetime, by: Actor | str | None = None) -> Ticket:
     def apply(t):
         t.status, t.finished_at = "cancelled", as_utc_naive(now)
-    return _transition(ticket_id, "cancel", now, username, apply)
+    return _transition(ticket_id, "cancel", now, by, apply)
 
 
 def transfer(ticket_id: str, service: Service, now: dt.datetime,
-             username: str | None = None) -> Ticket:
+             by: Actor | str | None = None) -> Ticket:
     """Move to another service's lane, keeping the number and the place by issue time."""
     def apply(t):
         calendar.require_offered(t.site, service)
@@ -399,11 +408,11 @@ def transfer(ticket_id: str, service: Service, now: dt.datetime,
             raise Conflict("Tiket sudah berada di layanan itu.", code="same_service")
         t.service, t.status, t.counter = service, "waiting", None
         t.called_at = t.started_at = None
-    return _transition(ticket_id, "transfer", now, username, apply, to=service.code)
+    return _transition(ticket_id, "transfer", now, by, apply, to=service.code)
 
 
 def set_counter_status(counter: Counter, status: str, now: dt.datetime,
-                       username: str | None = None) -> Counter:
+                       by: Actor | str | None = None) -> Counter:
     if status not in ("open", "paused", "closed"):
         raise Invalid("Status loket tidak dikenal.", code="invalid_status")
     with write_transaction():
@@ -412,12 +421,18 @@ def set_counter_status(counter: Counter, status: str, now: dt.datetime,
             raise Conflict("Selesaikan nomor yang sedang dilayani sebelum menutup loket.",
                            code="counter_busy")
         if counter.status != status:
+            before = counter.status
             counter.status = status
             counter.save(only=[Counter.status])
+            if by is not None:
+                audit.record(by, "counter.status", f"loket {counter.code}", now,
+                             site_code=counter.site.code, before={"status": before},
+                             after={"status": status})
             events.publish_after_commit(counter.site.code, {
                 "type": f"counter_{'opened' if status == 'open' else status}",
                 "counter": counter.code, "counter_name": counter.name,
-                "status": status, "at": iso(now), "by": username})
+                "status": status, "at": iso(now),
+                "by": by.username if isinstance(by, Actor) else by})
     return counter
 
 

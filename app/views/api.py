@@ -6,7 +6,7 @@ from flask import Blueprint, abort, g, jsonify
 from .. import serializers
 from ..domain import accounts, queueing
 from ..models import Site
-from ..web.auth import token_required
+from ..web.auth import current_actor, token_required
 from ..web.inputs import Unauthorized, client_address, field, json_body, now
 from ..web.openapi import document
 from ..web.plumbing import csrf
@@ -96,7 +96,7 @@ def _staff_counter(site_code, counter_code):
 @token_required
 def call_next(site_code, counter_code):
     counter = _staff_counter(site_code, counter_code)
-    ticket = queueing.call_next(counter, now(), g.api_user.username)
+    ticket = queueing.call_next(counter, now(), current_actor())
     if ticket is None:
         return "", 204
     return jsonify(ticket=serializers.ticket_dict(ticket, now(), ticket_page_url(ticket.id)))
@@ -106,7 +106,7 @@ def call_next(site_code, counter_code):
 @token_required
 def recall(site_code, counter_code):
     counter = _staff_counter(site_code, counter_code)
-    ticket = queueing.recall(counter, now(), g.api_user.username)
+    ticket = queueing.recall(counter, now(), current_actor())
     return jsonify(ticket=serializers.ticket_dict(ticket, now(), ticket_page_url(ticket.id)))
 
 
@@ -115,7 +115,7 @@ def recall(site_code, counter_code):
 def counter_status(site_code, counter_code):
     counter = _staff_counter(site_code, counter_code)
     status = field(json_body(), "status", max_length=10)
-    counter = queueing.set_counter_status(counter, status, now(), g.api_user.username)
+    counter = queueing.set_counter_status(counter, status, now(), current_actor())
     return jsonify(serializers.counter_dict(counter))
 
 
@@ -123,7 +123,7 @@ def counter_status(site_code, counter_code):
 @token_required
 def ticket_action(ticket_id, action):
     ticket = _staff_ticket(ticket_id)
-    user = g.api_user.username
+    user = current_actor()
     if action == "start":
         ticket = queueing.start(ticket.id, now(), user)
     elif action == "no-show":

@@ -10,8 +10,8 @@ from ..domain.nik import mask_nik
 from ..errors import DomainError, NotFound
 from ..models import Agency, Service, Site
 from ..printing import receipts
-from ..web.auth import signed_in_user
-from ..web.inputs import now
+from ..web.auth import current_actor, signed_in_user
+from ..web.inputs import client_address, now
 from ..web.ratelimit import limit
 from ..web.responses import attachment_response, file_response, page_or_fragment
 from ..web.urls import case_tracking_url
@@ -45,7 +45,7 @@ def open_case(site_code, counter_code):
             case = cases.open_case(
                 ticket.id, service,
                 {"name": form.get("name"), "nik": form.get("nik"), "phone": form.get("phone")},
-                form.getlist("requirement"), form.get("notes"), now(), signed_in_user().username)
+                form.getlist("requirement"), form.get("notes"), now(), current_actor())
         except DomainError as exc:
             error = exc.message
         else:
@@ -120,7 +120,8 @@ def hall_upload(code):
 @bp.post("/loket/berkas/<code>/diambil")
 @login_required
 def hall_picked_up(code):
-    cases.set_status_hall(code, "picked_up", now(), signed_in_user(), request.form.get("note"))
+    cases.set_status_hall(code, "picked_up", now(), signed_in_user(), request.form.get("note"),
+                          client=client_address())
     return redirect(url_for("cases.hall_case", code=code), code=303)
 
 
@@ -205,7 +206,8 @@ def officer_status(code):
     form = request.form
     try:
         cases.set_status_central(code, form.get("status", ""), now(), signed_in_user(),
-                                 form.get("note"), form.get("missing"))
+                                 form.get("note"), form.get("missing"),
+                                 client=client_address())
     except DomainError as exc:
         case = cases.get_case(code)
         cases.require_officer(signed_in_user(), case)

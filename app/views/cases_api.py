@@ -14,7 +14,7 @@ from ..errors import Forbidden, Invalid, NotFound
 from ..models import Site
 from ..printing import receipts
 from ..web import openapi
-from ..web.auth import token_required
+from ..web.auth import current_actor, token_required
 from ..web.inputs import Unauthorized, client_address, field, json_body, now
 from ..web.plumbing import csrf
 from ..web.ratelimit import limit
@@ -72,7 +72,7 @@ def open_case():
     service = queueing.get_service(field(body, "service", max_length=40))
     case = cases.open_case(ticket.id, service, body.get("applicant"),
                            field(body, "requirements", kind=list, required=False),
-                           body.get("notes"), now(), g.api_user.username)
+                           body.get("notes"), now(), current_actor())
     return jsonify(tracking_code=case.tracking_code, status=case.status,
                    track_url=case_tracking_url(case.tracking_code)), 201
 
@@ -119,7 +119,7 @@ def receipt(code):
 def hall_status(code):
     body = json_body()
     case = cases.set_status_hall(code, field(body, "status", max_length=20), now(),
-                                 g.api_user, body.get("note"))
+                                 g.api_user, body.get("note"), client=client_address())
     return jsonify(cases.staff_dict(case))
 
 
@@ -250,7 +250,8 @@ def central_status(code):
     if g.api_user.role not in ("officer", "admin"):
         raise Forbidden("Hanya petugas instansi terkait atau admin.")
     case = cases.set_status_central(code, field(body, "status", max_length=20), now(),
-                                    g.api_user, body.get("note"), body.get("missing"))
+                                    g.api_user, body.get("note"), body.get("missing"),
+                                    client=client_address())
     return jsonify(cases.staff_dict(case))
 
 

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length
 from ..domain import accounts, queueing
 from ..errors import DomainError
 from ..models import Site
-from ..web.auth import signed_in_user
+from ..web.auth import current_actor, signed_in_user
 from ..web.inputs import client_address, now
 from ..web.plumbing import LoginUser
 from ..web.responses import htmx
@@ -111,39 +111,39 @@ def waiting(site_code, counter_code):
 @login_required
 def act(site_code, counter_code, action):
     counter = _counter(site_code, counter_code)
-    username = signed_in_user().username
+    by = current_actor()
     moment = now()
     ticket_id = request.form.get("ticket", "")
     if action == "open-counter":
-        queueing.set_counter_status(counter, "open", moment, username)
+        queueing.set_counter_status(counter, "open", moment, by)
         if not htmx:
             return redirect(url_for("console.console", site_code=site_code,
                                     counter_code=counter_code))
     elif action == "call-next":
-        if queueing.call_next(counter, moment, username) is None:
+        if queueing.call_next(counter, moment, by) is None:
             context = _panel_context(counter)
             context["notice"] = "Tidak ada antrean yang menunggu untuk loket ini."
             return render_template("_partials/console_panel.html", **context)
     elif action == "recall":
-        queueing.recall(counter, moment, username)
+        queueing.recall(counter, moment, by)
     elif action in ("start", "no-show", "requeue", "finish", "transfer"):
         ticket = queueing.get_ticket(ticket_id)
         if ticket.site_id != counter.site_id:
             abort(404)
         if action == "start":
-            queueing.start(ticket.id, moment, username)
+            queueing.start(ticket.id, moment, by)
         elif action == "no-show":
-            queueing.no_show(ticket.id, moment, username)
+            queueing.no_show(ticket.id, moment, by)
         elif action == "requeue":
-            queueing.requeue(ticket.id, moment, username)
+            queueing.requeue(ticket.id, moment, by)
         elif action == "finish":
-            queueing.finish(ticket.id, request.form.get("outcome", ""), moment, username)
+            queueing.finish(ticket.id, request.form.get("outcome", ""), moment, by)
         else:
             service = queueing.get_service(request.form.get("service", ""))
-            queueing.transfer(ticket.id, service, moment, username)
+            queueing.transfer(ticket.id, service, moment, by)
     elif action in ("pause", "resume", "close"):
         status = {"pause": "paused", "resume": "open", "close": "closed"}[action]
-        queueing.set_counter_status(counter, status, moment, username)
+        queueing.set_counter_status(counter, status, moment, by)
         if status == "closed":
             if htmx:
                 return "", 204, {"HX-Redirect": url_for("console.choose")}

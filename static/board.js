@@ -217,6 +217,9 @@
       case "running_text":
         state.running_text = msg.text || "";
         break;
+      case "catalogue_changed":  // hall, services or counters edited: take a fresh snapshot
+        resync();
+        return;
     }
     applyWaiting(msg.waiting);
     renderAll();

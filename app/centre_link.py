@@ -1,12 +1,13 @@
-"""The link between a hall and the centre: request signing, the two transports (signed
-HTTP to CENTRAL_URL; a direct call in all-in-one), the sender loop with backoff, the
+"""The link between a hall and the centre: request signing, the centre as the hall sees it
+(`HttpCentre`: signed HTTP to CENTRAL_URL; `LocalCentre`: a direct call in all-in-one),
+the sender loop with backoff, the
 background thread each worker runs, and the `flask mpp sync` / `issue-sync-key` commands.
 
 Signing: HMAC-SHA256 with the hall's own key over
     METHOD \\n PATH?QUERY \\n TIMESTAMP \\n NONCE \\n SHA256(BODY)
 sent as X-MPP-Site, X-MPP-Timestamp (unix seconds), X-MPP-Nonce, X-MPP-Signature.
 The centre accepts a timestamp within SYNC_WINDOW_SECONDS of its own real clock and a
-nonce only once inside that window. Transport timestamps use the real clock, not the
+nonce only once inside that window. Signed timestamps use the real clock, not the
 demo clock (MPP_CLOCK_START), so two processes started at different moments agree.
 """
 import datetime as dt
@@ -26,7 +27,7 @@ import requests
 
 from .clock import UTC
 from .db import database
-from .domain import booking, cases, forwarding
+from .domain import booking, cases, catalogue_feed, forwarding
 from .models import Site
 
 log = logging.getLogger("mpp.sync")
@@ -94,8 +95,11 @@ class HttpCentre:
             raise LinkError("Jawaban pusat tidak lengkap.")
         return results
 
-    def updates(self, since: int, limit: int) -> dict:
-        page = self._call("GET", f"/api/v1/sync/updates?since={int(since)}&limit={int(limit)}")
+    def updates(self, since: int, limit: int, catalogue: int = 0) -> dict:
+        """A page of the hall's feed; `catalogue` tells the centre which catalogue
+        version this hall runs."""
+        page = self._call("GET", f"/api/v1/sync/updates?since={int(since)}&limit={int(limit)}"
+                                 f"&catalogue={int(catalogue)}")
         if not isinstance(page.get("updates"), list) or not isinstance(page.get("cursor"), int):
             raise LinkError("Jawaban pusat tidak lengkap.")
         return page
@@ -136,7 +140,7 @@ def own_sites(app) -> list[str]:
 
 # --- one pass ------------------------------------------------------------------------
 
-def sync_site(app, site: Site, transport, batch: int | None = None, renew=None) -> dict:
+def sync_site(app, site: Site, centre, batch: int | None = None, renew=None) -> dict:
     """Send everything waiting for `site` (oldest first, in batches), then pull its
     updates. Raises LinkError when the link fails; what was acknowledged stays so."""
     settings = app.config["SETTINGS"]
@@ -169,17 +173,17 @@ def sync_site(app, site: Site, transport, batch: int | None = None, renew=None) 
         if not payload:
             continue
         sent = {json.loads(m["body"])["id"] for m in payload}
-        results = [r for r in transport.push(payload)
+        results = [r for r in centre.push(payload)
                    if isinstance(r, dict) and r.get("id") in sent]
         counts = forwarding.record_results(site.id, results, app.clock.now())
         stats["delivered"] += counts["delivered"]
         stats["refused"] += counts["refused"]
         if len(results) < len(payload):
             raise LinkError("Pusat tidak mengakui semua pesan.")
-    if transport.pulls:
+    if centre.pulls:
         cursor = forwarding.updates_cursor(site.id)
         while True:
-            page = transport.updates(cursor, 500)
+            page = centre.updates(cursor, 500, catalogue_feed.running_version(site))
             if page["cursor"] <= cursor:
                 break
             stats["updates"] += forwarding.apply_updates(site, page["updates"], page["cursor"],
@@ -244,7 +248,7 @@ class Sender:
     def pass_once(self, interval: float, ceiling: float) -> float:
         delay = interval
         try:
-            transport = centre_for(self.app)
+            centre = centre_for(self.app)
         except LinkError as exc:
             log.warning("sync sender idle: %s", exc)
             return ceiling
@@ -252,7 +256,7 @@ class Sender:
             if not self.lease(site):
                 continue
             try:
-                sync_site(self.app, site, transport, renew=lambda: self.lease(site))
+                sync_site(self.app, site, centre, renew=lambda: self.lease(site))
             except LinkError as exc:
                 failures = forwarding.record_failure(site.id, str(exc), self.app.clock.now())
                 delay = backoff_seconds(failures, ceiling)
@@ -316,10 +320,10 @@ def register_commands(group):
         app = current_app._get_current_object()
         database.connect(reuse_if_open=True)
         try:
-            transport = centre_for(app)
+            centre = centre_for(app)
             for site in sites_to_sync(app):
                 try:
-                    stats = sync_site(app, site, transport)
+                    stats = sync_site(app, site, centre)
                 except LinkError as exc:
                     forwarding.record_failure(site.id, str(exc), app.clock.now())
                     raise click.ClickException(f"{site.code}: {exc}") from None

@@ -85,12 +85,12 @@ def test_a_row_left_behind_by_a_later_one_is_still_sent(app, db):
                         {"name": "Budi", "nik": nik}, [], "", MONDAY_9)
     first, second = ForwardingMessage.select().order_by(ForwardingMessage.id)
     site = Site.get(Site.code == "tabang")
-    transport = centre_link.LocalCentre(app)
-    transport.push([{"body": second.body}])  # the later row went first
+    centre = centre_link.LocalCentre(app)
+    centre.push([{"body": second.body}])  # the later row went first
     from app.domain import forwarding
     forwarding.record_results(site.id, [{"id": second.message_id, "status": "stored"}],
                                MONDAY_9)
-    stats = centre_link.sync_site(app, site, transport)
+    stats = centre_link.sync_site(app, site, centre)
     assert stats["delivered"] == 1
     assert ForwardingMessage.select().where(ForwardingMessage.delivered_at.is_null()).count() == 0
 

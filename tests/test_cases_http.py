@@ -444,3 +444,12 @@ def test_tracking_is_rate_limited_per_client(client):
     assert codes[60] == 429
     r = client.get("/lacak/KK-7H3M-Q9XP")
     assert r.status_code == 429
+
+
+def test_a_pull_reports_the_catalogue_version_the_hall_runs(client, db):
+    from app.domain import catalogue_feed
+    r, _ = signed(client, "GET", "/api/v1/sync/updates?since=0&limit=10&catalogue=4")
+    assert r.status_code == 200
+    assert catalogue_feed.site_versions() == {"tabang": 4}
+    r, _ = signed(client, "GET", "/api/v1/sync/updates?since=0&catalogue=x" + "9" * 30)
+    assert r.status_code == 200 and catalogue_feed.site_versions() == {"tabang": 4}

@@ -7,7 +7,7 @@ the domain verbs that own them. Datetimes are stored as naive UTC; local WITA da
 dates.
 
 - catalogue: Site, Agency, Service, SiteService, OpeningWindow, Closure, Counter,
-  CounterService
+  CounterService, CatalogueVersion
 - queue: NumberSequence, Ticket, TicketEvent
 - accounts: User, ApiToken, LoginAttempt
 - audit: AuditEntry
@@ -24,24 +24,25 @@ from .audit import AuditEntry
 from .booking import Appointment, BookingSetting, DayCounter, SlotCounter
 from .cases import Case, CaseAttachment, CaseEvent
 from .catalogue import (
-                        Agency,
-                        Closure,
-                        Counter,
-                        CounterService,
-                        OpeningWindow,
-                        Service,
-                        Site,
-                        SiteService,
+    Agency,
+    CatalogueVersion,
+    Closure,
+    Counter,
+    CounterService,
+    OpeningWindow,
+    Service,
+    Site,
+    SiteService,
 )
 from .fields import JSONField, random_id
 from .forwarding import (
-                        CaseUpdate,
-                        FeedCounter,
-                        ForwardingMessage,
-                        InboxMessage,
-                        SyncKey,
-                        SyncNonce,
-                        SyncState,
+    CaseUpdate,
+    FeedCounter,
+    ForwardingMessage,
+    InboxMessage,
+    SyncKey,
+    SyncNonce,
+    SyncState,
 )
 from .mail import MailMessage
 from .printing import Kiosk, PrintJob
@@ -49,10 +50,10 @@ from .queue import NumberSequence, Ticket, TicketEvent
 from .ratelimit import RateCounter
 
 __all__ = [
-    "Agency", "ApiToken", "Appointment", "AuditEntry", "BookingSetting", "Case", "CaseAttachment",
-    "CaseEvent", "CaseUpdate", "Closure", "Counter", "CounterService", "DayCounter",
-    "FeedCounter", "ForwardingMessage", "InboxMessage", "JSONField", "Kiosk",
-    "LoginAttempt", "MailMessage", "NumberSequence", "OpeningWindow", "PrintJob",
-    "RateCounter", "Service", "Site", "SiteService", "SlotCounter", "SyncKey", "SyncNonce",
-    "SyncState", "Ticket", "TicketEvent", "User", "random_id",
+    "Agency", "ApiToken", "Appointment", "AuditEntry", "BookingSetting", "Case",
+    "CaseAttachment", "CaseEvent", "CaseUpdate", "CatalogueVersion", "Closure", "Counter",
+    "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "InboxMessage",
+    "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "NumberSequence", "OpeningWindow",
+    "PrintJob", "RateCounter", "Service", "Site", "SiteService", "SlotCounter", "SyncKey",
+    "SyncNonce", "SyncState", "Ticket", "TicketEvent", "User", "random_id",
 ]

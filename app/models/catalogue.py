@@ -68,6 +68,9 @@ class Closure(BaseModel):
     reason = pw.CharField()
     services = JSONField(null=True)
     batch = pw.CharField(max_length=32, default="", index=True)
+    # "centre": the centre's catalogue, sent down to the halls; "hall": decided by the
+    # hall itself (its supervisor), kept when the centre's catalogue arrives.
+    origin = pw.CharField(max_length=8, default="centre")
     created_by = pw.CharField(max_length=80, default="")
     created_at = pw.DateTimeField(null=True)
 
@@ -91,3 +94,12 @@ class CounterService(BaseModel):
 
     class Meta:
         indexes = ((("counter", "service"), True),)
+
+
+class CatalogueVersion(BaseModel):
+    """Catalogue versions. The row with no site is the centre's current version, raised
+    by every change to the catalogue; a row per hall is the version that hall runs (at
+    the hall: the last one applied; at the centre: the last one the hall reported)."""
+    site = pw.ForeignKeyField(Site, null=True, unique=True)
+    version = pw.BigIntegerField(default=0)
+    updated_at = pw.DateTimeField(null=True)

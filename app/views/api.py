@@ -1,10 +1,10 @@
 """JSON API v1: the queue (sites, services, tickets, counters, auth). The contract is
 the OpenAPI document this app serves. Thin: parse, call one domain function,
 serialise."""
-from flask import Blueprint, abort, g, jsonify
+from flask import Blueprint, abort, current_app, g, jsonify
 
-from .. import serializers
-from ..domain import accounts, queueing
+from .. import centre_link, serializers
+from ..domain import accounts, catalogue_feed, queueing
 from ..models import Site
 from ..web.auth import current_actor, token_required
 from ..web.inputs import Unauthorized, client_address, field, json_body, now
@@ -47,6 +47,17 @@ def auth_token():
         raise Unauthorized("Nama pengguna atau kata sandi salah.", code="invalid_credentials")
     token = accounts.issue_token(user, now())
     return jsonify(token=token, role=user.role, sites=accounts.site_codes(user))
+
+
+@bp.get("/api/v1/catalogue/version")
+def catalogue_version():
+    """The catalogue this server runs: at a hall, the version it last applied; at the
+    centre (and all-in-one), the current one and the one each hall runs."""
+    own = centre_link.own_sites(current_app)
+    if current_app.config["MPP_ROLE"] == "site" and own:
+        site = queueing.get_site(own[0])
+        return jsonify(version=catalogue_feed.running_version(site), site=site.code)
+    return jsonify(**catalogue_feed.current_version(), sites=catalogue_feed.site_versions())
 
 
 @bp.get("/api/v1/sites")

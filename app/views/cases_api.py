@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from ..centre_link import NONCE_HEADER, SIG_HEADER, SITE_HEADER, TS_HEADER, real_now, signature
 from ..clock import iso
-from ..domain import accounts, attachments, cases, forwarding, queueing
+from ..domain import accounts, attachments, cases, catalogue_feed, forwarding, queueing
 from ..errors import Forbidden, Invalid, NotFound
 from ..models import Site
 from ..printing import receipts
@@ -207,6 +207,9 @@ def sync_updates():
     except ValueError:
         raise Invalid("'since' dan 'limit' harus bilangan bulat.",
                       code="invalid_field") from None
+    reported = request.args.get("catalogue", "")
+    if reported.isdigit() and len(reported) < 18:
+        catalogue_feed.report(site, int(reported), now())
     return jsonify(forwarding.updates_since(site, since, limit))
 
 
@@ -288,7 +291,8 @@ openapi.add_operations([
      {"200": "results: [{id, status: stored|duplicate|refused, code?}]",
       "401": "unsigned / bad_signature / clock_skew / replayed / unknown_site_key"}),
     ("get", "/api/v1/sync/updates", "A hall pulls its updates after a cursor (HMAC signed; "
-     "kinds: case.status, later appointment.*)", None, None,
+     "kinds: case.status, appointment.*, catalogue; query: since, limit, catalogue = the "
+     "catalogue version the hall runs)", None, None,
      {"200": "updates, cursor, more", "401": "unsigned / bad_signature / replayed"}),
     ("get", "/api/v1/central/cases", "Officer inbox (?site=&agency=&service=&status=)",
      "officer", None, {"200": "cases", "403": "not an officer"}),

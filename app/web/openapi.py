@@ -11,6 +11,9 @@ OPERATIONS = [
     ("post", "/api/v1/auth/token", "Exchange username and password for a bearer token",
      None, {"username": "string", "password": "string"},
      {"200": "token, role, sites", "401": "invalid_credentials", "429": "too_many_attempts"}),
+    ("get", "/api/v1/catalogue/version", "The catalogue version this server runs (and, at "
+     "the centre, the one each hall runs)", None, None,
+     {"200": "version, updated_at, sites"}),
     ("get", "/api/v1/sites", "Halls", None, None, {"200": "sites"}),
     ("get", "/api/v1/sites/{site}/services", "Services of a hall and whether they are open",
      None, None, {"200": "services", "404": "unknown_site"}),

@@ -1,0 +1,128 @@
+"""Catalogue versions from the centre to the halls: raised by every change, fed to the
+affected halls at the centre, applied at a hall only when newer (twice, out of order or
+after a week offline: the newest wins), and never touching what the hall decides."""
+import datetime as dt
+
+import pytest
+
+from app.db import write_transaction
+from app.domain import cases, catalogue_feed, forwarding
+from app.models import (
+    CaseUpdate,
+    CatalogueVersion,
+    Closure,
+    OpeningWindow,
+    Service,
+    Site,
+    SiteService,
+)
+
+from .conftest import MONDAY_9
+
+
+def tabang():
+    return Site.get(Site.code == "tabang")
+
+
+def bump(site_ids=None, now=MONDAY_9):
+    with write_transaction():
+        return catalogue_feed.changed(site_ids, now)
+
+
+@pytest.fixture
+def central():
+    cases.configure("central")
+    yield
+    cases.configure("all-in-one")
+
+
+def test_all_in_one_every_hall_runs_the_new_version_at_once(db):
+    assert bump() == 1 and bump() == 2
+    assert catalogue_feed.current_version()["version"] == 2
+    versions = catalogue_feed.site_versions()
+    assert versions["tabang"] == 2 and len(versions) == Site.select().count()
+    assert CaseUpdate.select().count() == 0  # one database: nothing to feed
+
+
+def test_the_centre_feeds_the_affected_hall_its_whole_catalogue(db, central):
+    bump([tabang().id])
+    rows = list(CaseUpdate.select().where(CaseUpdate.kind == "catalogue"))
+    assert [r.site.code for r in rows] == ["tabang"]
+    body = rows[0].body
+    assert body["version"] == 1 and body["site"]["code"] == "tabang"
+    offered = {o["service"] for o in body["offer"] if o["active"]}
+    assert "ADM-KTP" in offered
+    assert {w["weekday"] for w in body["windows"]} >= {0, 1, 2, 3, 4}
+    assert catalogue_feed.site_versions().get("tabang") is None  # not reported yet
+
+
+def _apply(body, now=MONDAY_9):
+    with write_transaction():
+        catalogue_feed.apply_catalogue(tabang(), body, now.replace(tzinfo=None))
+
+
+def test_a_hall_applies_newer_catalogues_only(db):
+    body = catalogue_feed.snapshot(tabang(), 5)
+    legal = {"code": "LGL-IJZ", "agency": body["services"][0]["agency"],
+             "name": "Legalisir Ijazah", "prefix": "K", "mini": "yes",
+             "standard_minutes": 10, "target_wait_minutes": 30, "fee": "Gratis",
+             "processing_days": 1, "standard": "", "requirements": ["Ijazah asli"]}
+    body["services"].append(legal)
+    body["offer"].append({"service": "LGL-IJZ", "daily_quota": 20, "active": True})
+    body["windows"].append({"service": "LGL-IJZ", "weekday": 0, "opens": "08:00",
+                            "closes": "10:00"})
+    body["closures"] = [{"all_sites": False, "day": "2026-12-02", "reason": "Banjir",
+                         "services": None, "batch": "b1"}]
+    with write_transaction():  # the hall's own decisions
+        Closure.create(site=tabang(), day=dt.date(2026, 12, 3), reason="Rapat",
+                       origin="hall")
+        Closure.create(site=tabang(), day=dt.date(2026, 12, 4), reason="lama",
+                       origin="centre")
+    _apply(body)
+    service = Service.get(Service.code == "LGL-IJZ")
+    link = SiteService.get((SiteService.site == tabang()) & (SiteService.service == service))
+    assert (link.daily_quota, link.active, service.requirements) == (20, True, ["Ijazah asli"])
+    assert OpeningWindow.select().where(OpeningWindow.service == service).count() == 1
+    assert sorted((c.reason, c.origin) for c in Closure.select()
+                  .where(Closure.site == tabang())) == [("Banjir", "centre"), ("Rapat", "hall")]
+    assert catalogue_feed.running_version(tabang()) == 5
+
+    older = catalogue_feed.snapshot(tabang(), 4)
+    older["services"] = [dict(s, name="LAMA") for s in older["services"]]
+    _apply(older)  # out of order: ignored
+    _apply(body)   # twice: nothing changes
+    assert Service.get(Service.code == "LGL-IJZ").name == "Legalisir Ijazah"
+    assert not Service.select().where(Service.name == "LAMA").exists()
+    assert catalogue_feed.running_version(tabang()) == 5
+
+    body7 = dict(body, version=7, offer=[o for o in body["offer"]
+                                         if o["service"] != "LGL-IJZ"])
+    _apply(body7)  # a week later: the service is no longer offered, its rows stay
+    link = SiteService.get_by_id(link.id)
+    assert link.active is False and Service.get_or_none(Service.code == "LGL-IJZ")
+
+
+def test_a_catalogue_for_another_hall_is_skipped(db):
+    body = catalogue_feed.snapshot(Site.get(Site.code == "induk"), 3)
+    _apply(body)
+    assert catalogue_feed.running_version(tabang()) == 0
+
+
+def test_the_feed_applies_it_through_the_registered_kind(db):
+    body = catalogue_feed.snapshot(tabang(), 2)
+    forwarding.apply_updates(tabang(), [{"seq": 1, "kind": "catalogue", "body": body}], 1,
+                             MONDAY_9)
+    assert CatalogueVersion.get(CatalogueVersion.site == tabang()).version == 2
+
+
+def test_the_centre_records_what_a_hall_reports(db):
+    catalogue_feed.report(tabang(), 9, MONDAY_9)
+    assert catalogue_feed.site_versions() == {"tabang": 9}
+
+
+def test_version_api(client, db):
+    bump()
+    r = client.get("/api/v1/catalogue/version")
+    assert r.status_code == 200 and r.json["version"] == 1
+    assert r.json["updated_at"] == "2026-11-30T09:00:00+08:00"
+    assert r.json["sites"]["tabang"] == 1

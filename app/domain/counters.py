@@ -69,6 +69,9 @@ def _services(site: Site, codes) -> list[Service]:
 def validate(site: Site, values: dict, existing: Counter | None) -> tuple[dict, list | None]:
     """Clean counter fields and the ordered services (None: leave them as they are)."""
     clean = {}
+    for name in ("code", "name"):
+        if values.get(name) is not None and not isinstance(values[name], str):
+            _bad(name, f"Kolom '{name}' harus berupa teks.")
     if existing is None:
         code = str(values.get("code") or "").strip()
         if not CODE.match(code):

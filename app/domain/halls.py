@@ -59,6 +59,9 @@ def validate(values: dict, creating: bool) -> dict:
     """Clean hall fields, or Invalid (422) naming the field. On update the code is not
     read (it is fixed)."""
     clean = {}
+    for name in ("code", "name", "kind", "region_code", "address", "phone"):
+        if values.get(name) is not None and not isinstance(values[name], str):
+            _bad(name, f"Kolom '{name}' harus berupa teks.")
     if creating:
         code = str(values.get("code") or "").strip().lower()
         if not CODE.match(code):

@@ -13,8 +13,11 @@ from ...web.plumbing import csrf
 from . import add_hall_page, bp
 
 add_hall_page("admin.counters_page", "Loket", "Counters", ("admin", "supervisor"))
+# services: service codes in the order the counter serves and lists them.
 COUNTER_BODY = {"code": "string", "name": "string", "number": "integer?",
-                "services": ["service code, in the order served"], "active": "boolean"}
+                "services": "array", "active": "boolean?"}
+COUNTER_PATCH = {"code": "string?", "name": "string?", "number": "integer?",
+                 "services": "array?", "active": "boolean?"}
 openapi.add_operations([
     ("get", "/api/v1/admin/sites/{site}/counters",
      "The hall's counters, inactive ones too, each with its services in order",
@@ -29,7 +32,7 @@ openapi.add_operations([
       "422": "invalid_field / no_services / unknown_service / service_not_offered"}),
     ("patch", "/api/v1/admin/sites/{site}/counters/{code}",
      "Change a counter: name, number, services (in order), active; the code is fixed",
-     "admin or supervisor of the hall", COUNTER_BODY,
+     "admin or supervisor of the hall", COUNTER_PATCH,
      {"200": "the counter", "403": "not an admin or this hall's supervisor",
       "404": "unknown_counter", "409": "duplicate_number / counter_busy",
       "422": "invalid_field / no_services / service_not_offered"}),

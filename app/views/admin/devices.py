@@ -139,14 +139,14 @@ def devices_running_text(site_code):
     elif not htmx:
         return redirect(url_for("admin.devices", site_code=site.code) + "#papan")
     status = error.status if error else 200
-    context = {"site": site, "reading_styles": speech.READING_STYLES,
+    context = {"reading_styles": speech.READING_STYLES,
                "saved": request.method == "POST" and error is None,
                "text_error": error.message if error else None,
                "draft": request.form.get("text") if error else None}
     if htmx:
         if error:  # shown in the page's #flash by static/app.js, the form kept as typed
             raise error
-        return render_template("admin/_devices_running_text.html", **context)
+        return render_template("admin/_devices_running_text.html", site=site, **context)
     if error:
         return render_template("admin/devices.html", **_printers(site),
                                **_board_links(site), **context), status

@@ -32,16 +32,19 @@ def sections_for(role: str) -> list[tuple[str, str, str]]:
 
 
 # A hall's own pages, linked from its row at /admin/lokasi and from its page header:
-# (endpoint taking `site_code`, Indonesian title, English title, roles), in order.
-HALL_PAGES: list[tuple[str, str, str, tuple[str, ...]]] = []
+# (place, endpoint taking `site_code`, Indonesian title, English title, roles).
+HALL_PAGES: list[tuple[int, str, str, str, tuple[str, ...]]] = []
 
 
-def add_hall_page(endpoint: str, title: str, en: str, roles=("admin",)) -> None:
-    HALL_PAGES.append((endpoint, title, en, tuple(roles)))
+def add_hall_page(endpoint: str, title: str, en: str, roles=("admin",),
+                  place: int = 50) -> None:
+    """A page of one hall (`/admin/lokasi/<site>/...`); `place` orders the links."""
+    HALL_PAGES.append((place, endpoint, title, en, tuple(roles)))
+    HALL_PAGES.sort(key=lambda row: row[0])
 
 
 def hall_pages_for(role: str) -> list[tuple[str, str, str]]:
-    return [(endpoint, title, en) for endpoint, title, en, roles in HALL_PAGES
+    return [(endpoint, title, en) for _, endpoint, title, en, roles in HALL_PAGES
             if role in roles]
 
 

@@ -11,7 +11,8 @@ from ...web.auth import current_actor, signed_in_user
 from ...web.inputs import now
 from . import add_hall_page, bp
 
-add_hall_page("admin.booking_settings", "Booking online", "Online booking", ("admin",))
+add_hall_page("admin.booking_settings", "Booking online", "Online booking", ("admin",),
+              place=60)
 NUMBERS = ("slot_minutes", "capacity", "early_minutes", "grace_minutes", "horizon_days")
 
 

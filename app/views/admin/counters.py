@@ -12,7 +12,8 @@ from ...web.inputs import json_body, now
 from ...web.plumbing import csrf
 from . import add_hall_page, bp
 
-add_hall_page("admin.counters_page", "Loket", "Counters", ("admin", "supervisor"))
+add_hall_page("admin.counters_page", "Loket", "Counters", ("admin", "supervisor"),
+              place=10)
 # services: service codes in the order the counter serves and lists them.
 COUNTER_BODY = {"code": "string", "name": "string", "number": "integer?",
                 "services": "array", "active": "boolean?"}

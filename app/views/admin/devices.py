@@ -20,7 +20,8 @@ from ...web.inputs import now
 from ...web.responses import htmx
 from . import add_hall_page, bp
 
-add_hall_page("admin.devices", "Perangkat", "Devices", ("admin", "supervisor"))
+add_hall_page("admin.devices", "Perangkat", "Devices", ("admin", "supervisor"),
+              place=20)
 KIOSK_FIELDS = ("code", "name", "print_mode", "host", "port", "paper_width", "qr_mode")
 
 

@@ -13,7 +13,8 @@ Mini MPP Antrian is starting on {base}
   Online booking        {base}/booking
   Case tracking         {base}/lacak
   Officer inbox         {base}/pusat/berkas  login officer.disdukcapil / {env['DEMO_PASSWORD']}
-  Printers (Tabang)     {base}/printers/tabang  login supervisor.tabang
+  Administration        {base}/admin  login admin or supervisor.tabang
+  Devices (Tabang)      {base}/admin/lokasi/tabang/perangkat
   API description       {base}/api/v1/openapi.json
   Demo accounts: admin, operator.<site>, supervisor.<site>, officer.<agency>
   (password: DEMO_PASSWORD, '{env['DEMO_PASSWORD']}' now)

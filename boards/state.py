@@ -142,12 +142,15 @@ def filter_state(state: dict, counters: list[str], services: list[str]) -> dict:
     return state
 
 
-def update_board(site: Site, now: dt.datetime, username: str | None = None,
+def update_board(site: Site, now: dt.datetime, actor=None,
                  running_text: str | None = None, reading_style: str | None = None) -> Site:
     """The supervisor's settings of a hall's boards: the running text (pushed to the
-    boards at once) and how ticket numbers are read aloud. None leaves a value as is."""
+    boards at once) and how ticket numbers are read aloud. None leaves a value as is.
+    `actor` (an audit.Actor or a username) is written to the audit trail as
+    `board.update`, in the change's transaction."""
     from app import events
     from app.db import write_transaction
+    from app.domain import audit
     from app.errors import Invalid
 
     changes = {}
@@ -164,12 +167,22 @@ def update_board(site: Site, now: dt.datetime, username: str | None = None,
         changes["reading_style"] = reading_style
     if not changes:
         return site
+    username = getattr(actor, "username", actor)
     with write_transaction():
+        current = Site.get_by_id(site.id)
+        before = {name: getattr(current, name) for name in changes}
         Site.update(**changes).where(Site.id == site.id).execute()
+        old, new = audit.changed(before, changes)
+        if new:
+            audit.record(actor or audit.SYSTEM, "board.update", f"board {site.code}", now,
+                         site_code=site.code, before=old, after=new)
         if "running_text" in changes:
             events.publish_after_commit(site.code, {
                 "type": "running_text", "text": changes["running_text"], "at": iso(now),
                 "by": username})
+        if "reading_style" in new:
+            events.publish_after_commit(site.code, {"type": "catalogue_changed",
+                                                    "at": iso(now)})
     for name, value in changes.items():
         setattr(site, name, value)
     return site

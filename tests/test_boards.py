@@ -8,12 +8,13 @@ import pytest
 
 from app import create_app, events
 from app.domain import queueing
-from app.models import Counter, Site
+from app.models import AuditEntry, Counter, Site
 from boards.hub import Hub
 from boards.setup import board_capacity, fanout_warning
 from boards.state import board_state, enrich, filter_state, update_board
 
 from .conftest import MONDAY_9
+from .pages import csrf_from
 
 UPGRADE = {"Upgrade": "websocket", "Connection": "Upgrade",
            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"}
@@ -383,24 +384,43 @@ def _login(client, username):
 
 
 def test_running_text_form(app, db):
+    """The form is on the hall's devices page (/admin/lokasi/<site>/perangkat)."""
     app.config["WTF_CSRF_ENABLED"] = False
     client = app.test_client()
-    assert client.get("/boards/tabang/teks").status_code in (302, 401)
+    text_url = "/admin/lokasi/tabang/perangkat/teks"
+    assert client.get("/admin/lokasi/tabang/perangkat").status_code in (302, 401)
     _login(client, "operator.tabang")
-    assert client.get("/boards/tabang/teks").status_code == 403
+    assert client.get("/admin/lokasi/tabang/perangkat").status_code == 403
+    assert client.post(text_url, data={"text": "x"}).status_code == 403
     client.post("/loket/keluar")
     _login(client, "supervisor.tabang")
-    page = client.get("/boards/tabang/teks")
+    page = client.get("/admin/lokasi/tabang/perangkat")
     assert page.status_code == 200 and "Teks berjalan" in page.get_data(as_text=True)
-    r = client.post("/boards/tabang/teks", data={"text": "Istirahat 12.00-13.00",
-                                                 "reading_style": "digits"},
+    r = client.post(text_url, data={"text": "Istirahat 12.00-13.00",
+                                    "reading_style": "digits"},
                     headers={"HX-Request": "true"})
     assert r.status_code == 200 and "Tersimpan" in r.get_data(as_text=True)
     assert site().running_text == "Istirahat 12.00-13.00"
     assert site().reading_style == "digits"
-    r = client.post("/boards/tabang/teks", data={"text": "x", "reading_style": "roman"})
+    entry = AuditEntry.get(AuditEntry.action == "board.update")
+    assert (entry.actor, entry.site_code) == ("supervisor.tabang", "tabang")
+    assert entry.after == {"running_text": "Istirahat 12.00-13.00", "reading_style": "digits"}
+    r = client.post(text_url, data={"text": "x", "reading_style": "roman"})
     assert r.status_code == 422 and site().running_text == "Istirahat 12.00-13.00"
-    assert client.get("/boards/anggana/teks").status_code == 403
+    assert "tidak dikenal" in r.get_data(as_text=True)
+    r = client.post(text_url, data={"text": "Buka pukul 08.00", "reading_style": "whole"})
+    assert r.status_code == 303 and "teks=disimpan" in r.headers["Location"]
+    assert site().running_text == "Buka pukul 08.00"
+    assert client.get("/admin/lokasi/anggana/perangkat").status_code == 403
+
+
+def test_old_running_text_address_redirects(app, db):
+    client = app.test_client()
+    token = csrf_from(client.get("/loket/masuk").get_data(as_text=True))
+    for method in (client.get, client.post):  # 308: a POST stays a POST
+        r = method("/boards/tabang/teks", data={"csrf_token": token})
+        assert r.status_code == 308
+        assert r.headers["Location"].endswith("/admin/lokasi/tabang/perangkat/teks")
 
 
 def test_update_board_domain(db):

@@ -24,8 +24,8 @@ def test_kiosk_screen_follows_the_printer(tmp_path):
         page = admin.get(server.url + "/loket/masuk", timeout=10).text
         admin.post(server.url + "/loket/masuk", timeout=10, data={
             "username": "admin", "password": "demo", "csrf_token": token_of(page)})
-        form = admin.get(server.url + "/printers/tabang/kiosks/k1", timeout=10).text
-        r = admin.post(server.url + "/printers/tabang/kiosks/k1", timeout=10, data={
+        form = admin.get(server.url + "/admin/lokasi/tabang/perangkat/kiosk/k1", timeout=10).text
+        r = admin.post(server.url + "/admin/lokasi/tabang/perangkat/kiosk/k1", timeout=10, data={
             "csrf_token": token_of(form), "code": "k1", "name": "Kiosk 1",
             "print_mode": "escpos-network", "host": "127.0.0.1", "port": str(port),
             "paper_width": "58", "qr_mode": "raster", "active": "on"})

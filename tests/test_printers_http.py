@@ -6,7 +6,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from app.models import Kiosk, PrintJob, Site
+from app.models import AuditEntry, Kiosk, PrintJob, Site
 
 from .escpos_parser import parse
 from .pages import csrf_from, logged_in
@@ -193,18 +193,36 @@ def test_live_ticket_page_counts_people_ahead(client, api):
 
 # --- supervisor and admin ----------------------------------------------------------
 
+# The printer pages live on the hall's devices page in the administration
+# (/admin/lokasi/<site>/perangkat); /printers/<site>... redirect there.
+DEVICES = "/admin/lokasi/tabang/perangkat"
+
+
 @pytest.mark.parametrize("user, status", [
     ("supervisor.tabang", 200), ("admin", 200), ("supervisor.anggana", 403),
     ("operator.tabang", 403)])
 def test_printer_page_is_for_the_halls_supervisor_and_admin(client, user, status):
     logged_in(client, user)
-    assert client.get("/printers/tabang").status_code == status
-    assert client.get("/printers/tabang/kiosks/k1").status_code == status
+    assert client.get(DEVICES).status_code == status
+    assert client.get(f"{DEVICES}/kiosk/k1").status_code == status
 
 
 def test_printer_page_needs_login(client):
-    r = client.get("/printers/tabang")
+    r = client.get(DEVICES)
     assert r.status_code == 302 and "/loket/masuk" in r.headers["Location"]
+
+
+def test_old_printer_addresses_redirect_to_the_devices_page(client):
+    for old, new in [("/printers/tabang", DEVICES),
+                     ("/printers/tabang/kiosks/new", f"{DEVICES}/kiosk/baru"),
+                     ("/printers/tabang/kiosks/k1", f"{DEVICES}/kiosk/k1")]:
+        r = client.get(old)
+        assert r.status_code == 308 and r.headers["Location"].endswith(new), old
+    token = csrf_from(client.get("/loket/masuk").get_data(as_text=True))
+    r = client.post("/printers/tabang/jobs/7/retry",  # 308: the POST stays a POST
+                    data={"csrf_token": token})
+    assert r.status_code == 308
+    assert r.headers["Location"].endswith(f"{DEVICES}/printer/7/cetak-ulang")
 
 
 def test_supervisor_sees_a_failed_job_and_reprints_it(client, db):
@@ -217,35 +235,41 @@ def test_supervisor_sees_a_failed_job_and_reprints_it(client, db):
     PrintJob.update(status="failed", last_error="Kertas printer habis.").where(
         PrintJob.id == job.id).execute()
     logged_in(client, "supervisor.tabang")
-    html = client.get("/printers/tabang").get_data(as_text=True)
+    html = client.get(DEVICES).get_data(as_text=True)
     assert job.data["number"] in html and "Kertas printer habis." in html
     assert "bermasalah" in html and kiosk.name in html
-    r = client.post(f"/printers/tabang/jobs/{job.id}/retry",
+    r = client.post(f"{DEVICES}/printer/{job.id}/cetak-ulang",
                     data={"csrf_token": csrf_from(html)})
     assert r.status_code == 303
     assert PrintJob.get_by_id(job.id).status == "pending"
-    r = client.post("/printers/tabang/jobs/999999/retry", data={"csrf_token": csrf_from(html)})
+    r = client.post(f"{DEVICES}/printer/999999/cetak-ulang",
+                    data={"csrf_token": csrf_from(html)})
     assert r.status_code == 404
 
 
 def test_edit_a_kiosk(client, db):
     logged_in(client, "supervisor.tabang")
-    form = client.get("/printers/tabang/kiosks/k1").get_data(as_text=True)
+    form = client.get(f"{DEVICES}/kiosk/k1").get_data(as_text=True)
     data = {"csrf_token": csrf_from(form), "code": "k1", "name": "Kiosk Lobi",
             "print_mode": "escpos-network", "host": "192.168.10.40", "port": "9100",
             "paper_width": "58", "qr_mode": "raster", "active": "on"}
-    r = client.post("/printers/tabang/kiosks/k1", data=data)
+    r = client.post(f"{DEVICES}/kiosk/k1", data=data)
     assert r.status_code == 303
     kiosk = Kiosk.get((Kiosk.site == Site.get(Site.code == "tabang")) & (Kiosk.code == "k1"))
     assert (kiosk.print_mode, kiosk.host, kiosk.paper_width, kiosk.qr_mode) == (
         "escpos-network", "192.168.10.40", 58, "raster")
-    r = client.post("/printers/tabang/kiosks/k1", data={**data, "host": "bad host;rm"})
+    entry = AuditEntry.get(AuditEntry.action == "kiosk.update")
+    assert (entry.actor, entry.site_code, entry.object) == (
+        "supervisor.tabang", "tabang", "kiosk tabang/k1")
+    assert entry.after["host"] == "192.168.10.40" and "code" not in entry.after
+    r = client.post(f"{DEVICES}/kiosk/k1", data={**data, "host": "bad host;rm"})
     assert r.status_code == 422 and "tidak valid" in r.get_data(as_text=True)
-    r = client.post("/printers/tabang/kiosks/_new", data={**data, "code": "k2"})
+    r = client.post(f"{DEVICES}/kiosk/_new", data={**data, "code": "k2"})
     assert r.status_code == 303
-    r = client.post("/printers/tabang/kiosks/_new", data={**data, "code": "k2"})
+    assert AuditEntry.select().where(AuditEntry.action == "kiosk.create").count() == 1
+    r = client.post(f"{DEVICES}/kiosk/_new", data={**data, "code": "k2"})
     assert r.status_code == 409
-    assert client.get("/printers/tabang/kiosks/new").status_code == 200
-    again = client.get("/printers/tabang/kiosks/_new")  # the form's action, reopened
-    assert again.status_code == 302 and again.headers["Location"].endswith("/kiosks/new")
-    assert client.get("/printers/tabang/kiosks/nope").status_code == 404
+    assert client.get(f"{DEVICES}/kiosk/baru").status_code == 200
+    again = client.get(f"{DEVICES}/kiosk/_new")  # the form's action, reopened
+    assert again.status_code == 302 and again.headers["Location"].endswith("/kiosk/baru")
+    assert client.get(f"{DEVICES}/kiosk/nope").status_code == 404

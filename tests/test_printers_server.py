@@ -30,8 +30,8 @@ def test_printer_down_then_up_prints_once_across_processes(tmp_path):
         r = admin.post(server.url + "/loket/masuk", timeout=10, data={
             "username": "admin", "password": "demo", "csrf_token": token_of(page)})
         assert r.ok
-        form = admin.get(server.url + "/printers/tabang/kiosks/k1", timeout=10).text
-        r = admin.post(server.url + "/printers/tabang/kiosks/k1", timeout=10, data={
+        form = admin.get(server.url + "/admin/lokasi/tabang/perangkat/kiosk/k1", timeout=10).text
+        r = admin.post(server.url + "/admin/lokasi/tabang/perangkat/kiosk/k1", timeout=10, data={
             "csrf_token": token_of(form), "code": "k1", "name": "Kiosk 1",
             "print_mode": "escpos-network", "host": "127.0.0.1", "port": str(port),
             "paper_width": "80", "qr_mode": "native", "active": "on"})
@@ -47,7 +47,7 @@ def test_printer_down_then_up_prints_once_across_processes(tmp_path):
 
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:       # the workers have tried and failed
-            overview = admin.get(server.url + "/printers/tabang", timeout=10).text
+            overview = admin.get(server.url + "/admin/lokasi/tabang/perangkat", timeout=10).text
             if "bermasalah" in overview:
                 break
             time.sleep(0.3)
@@ -66,5 +66,5 @@ def test_printer_down_then_up_prints_once_across_processes(tmp_path):
                 cli.wait(timeout=10)
         assert len(printer.jobs) == 1
         assert number in parse(printer.jobs[0]).text()
-        overview = admin.get(server.url + "/printers/tabang", timeout=10).text
+        overview = admin.get(server.url + "/admin/lokasi/tabang/perangkat", timeout=10).text
         assert "siap" in overview

@@ -252,6 +252,9 @@ def issue_ticket(site: Site, service: Service, now: dt.datetime,
     if priority_group is not None and priority_group not in PRIORITY_GROUPS:
         raise Invalid("Kelompok prioritas tidak dikenal.", code="invalid_priority_group",
                       allowed=sorted(PRIORITY_GROUPS))
+    if not site.active:
+        raise Conflict(f"{site.name} sedang tidak aktif dan tidak menerbitkan nomor antrean.",
+                       code="site_inactive")
     day = local_day(now)
     # Hours, holidays and closures are read before the write transaction, so the
     # writer lock (BEGIN IMMEDIATE on SQLite) is held only for the quota count and
@@ -324,6 +327,9 @@ def call_next(counter: Counter, now: dt.datetime,
 
 
 def _require_counter_can_call(counter: Counter) -> None:
+    if not counter.active:
+        raise Conflict("Loket ini nonaktif dan tidak dapat memanggil.",
+                       code="counter_inactive")
     if counter.status == "paused":
         raise Conflict("Loket sedang jeda. Lanjutkan loket dulu.", code="counter_paused")
 
@@ -417,6 +423,9 @@ def set_counter_status(counter: Counter, status: str, now: dt.datetime,
         raise Invalid("Status loket tidak dikenal.", code="invalid_status")
     with write_transaction():
         counter = lock_rows(Counter.select().where(Counter.id == counter.id)).get()
+        if status != "closed" and not counter.active:
+            raise Conflict("Loket ini nonaktif dan tidak dapat dibuka.",
+                           code="counter_inactive")
         if status == "closed" and current_ticket(counter) is not None:
             raise Conflict("Selesaikan nomor yang sedang dilayani sebelum menutup loket.",
                            code="counter_busy")
@@ -436,13 +445,32 @@ def set_counter_status(counter: Counter, status: str, now: dt.datetime,
     return counter
 
 
-def counters_of(site: Site) -> list[Counter]:
-    return list(Counter.select().where(Counter.site == site).order_by(Counter.number))
+def counters_of(site: Site, include_inactive: bool = False) -> list[Counter]:
+    """The hall's counters by number; inactive ones only when asked (administration)."""
+    query = Counter.select().where(Counter.site == site)
+    if not include_inactive:
+        query = query.where(Counter.active == True)  # noqa: E712
+    return list(query.order_by(Counter.number))
 
 
 def services_of_counter(counter: Counter) -> list[Service]:
+    """The counter's services in its own order (CounterService.position)."""
     return list(Service.select().join(CounterService)
-                .where(CounterService.counter == counter).order_by(Service.prefix, Service.code))
+                .where(CounterService.counter == counter)
+                .order_by(CounterService.position, Service.prefix, Service.code))
+
+
+def services_by_counter(counters: list[Counter]) -> dict[int, list[Service]]:
+    """Each counter's services in its order, in one query (the console's choice)."""
+    out: dict[int, list[Service]] = {c.id: [] for c in counters}
+    if not counters:
+        return out
+    rows = (CounterService.select(CounterService, Service).join(Service)
+            .where(CounterService.counter.in_(list(out)))
+            .order_by(CounterService.position, Service.prefix, Service.code))
+    for link in rows:
+        out[link.counter_id].append(link.service)
+    return out
 
 
 def services_at(site: Site) -> list[Service]:

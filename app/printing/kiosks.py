@@ -1,10 +1,14 @@
 """Kiosks and their print settings: which printer a ticket goes to, and how."""
+import datetime as dt
 import ipaddress
 import re
 
 import peewee as pw
 
+from .. import events
+from ..clock import iso
 from ..db import write_transaction
+from ..domain import audit
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Kiosk, Site
 from ..models.printing import PAPER_WIDTHS, PRINT_MODES, QR_MODES
@@ -93,14 +97,34 @@ def validate(values: dict) -> dict:
             "active": bool(values.get("active", True))}
 
 
-def save_kiosk(site: Site, values: dict, existing_code: str | None = None) -> Kiosk:
-    """Create a kiosk, or update `existing_code`'s settings."""
+KIOSK_FIELDS = ("code", "name", "print_mode", "host", "port", "paper_width", "qr_mode",
+                "active")
+
+
+def _audit(actor, now, action, kiosk, before=None, after=None) -> None:
+    """The kiosk's audit entry and the hall's `catalogue_changed`, in the caller's
+    transaction (only when the view says who acts)."""
+    if actor is None or now is None:
+        return
+    audit.record(actor, action, f"kiosk {kiosk.site.code}/{kiosk.code}", now,
+                 site_code=kiosk.site.code, before=before, after=after)
+    events.publish_after_commit(kiosk.site.code, {"type": "catalogue_changed",
+                                                  "at": iso(now)})
+
+
+def save_kiosk(site: Site, values: dict, existing_code: str | None = None,
+               actor: audit.Actor | None = None, now: dt.datetime | None = None) -> Kiosk:
+    """Create a kiosk, or update `existing_code`'s settings; with `actor` and `now`,
+    audited (`kiosk.create` / `kiosk.update`) in the same transaction."""
     clean = validate(values)
     try:
         with write_transaction():
             if existing_code is None:
-                return Kiosk.create(site=site, **clean)
+                kiosk = Kiosk.create(site=site, **clean)
+                _audit(actor, now, "kiosk.create", kiosk, after=clean)
+                return kiosk
             kiosk = get_kiosk(site, existing_code)
+            before = {k: getattr(kiosk, k) for k in KIOSK_FIELDS}
             changed_printer = (kiosk.host, kiosk.port, kiosk.print_mode) != (
                 clean["host"], clean["port"], clean["print_mode"])
             for key, value in clean.items():
@@ -109,6 +133,9 @@ def save_kiosk(site: Site, values: dict, existing_code: str | None = None) -> Ki
                 kiosk.printer_state, kiosk.printer_error = "unknown", ""
                 kiosk.printer_checked_at = None
             kiosk.save()
+            old, new = audit.changed(before, {k: getattr(kiosk, k) for k in KIOSK_FIELDS})
+            if new:
+                _audit(actor, now, "kiosk.update", kiosk, before=old, after=new)
             return kiosk
     except pw.IntegrityError:
         raise Conflict(f"Kode kiosk '{clean['code']}' sudah dipakai di {site.name}.",

@@ -5,8 +5,8 @@
 - `WS /ws/boards/<site>`: a snapshot, then that hall's events; no database connection
   is held while waiting; a protocol ping and an application heartbeat keep it alive.
 - `GET /boards/<site>/suara/<number>-<counter>.wav`: the call rendered by espeak-ng.
-- `GET|POST /boards/<site>/teks` and `POST /api/v1/sites/<site>/running-text`: the
-  supervisor's running text.
+- `POST /api/v1/sites/<site>/running-text`: the supervisor's running text (the page
+  moved to /admin/lokasi/<site>/perangkat; `/boards/<site>/teks` redirects there).
 """
 import json
 import logging
@@ -16,15 +16,14 @@ import socket
 import time
 from urllib.parse import urlparse
 
-from flask import Blueprint, current_app, g, jsonify, request, send_file
-from flask_login import login_required
+from flask import Blueprint, current_app, g, jsonify, redirect, request, send_file, url_for
 from flask_sock import ConnectionClosed, Sock
 
 from app.db import database
 from app.domain import accounts, queueing
 from app.errors import DomainError, NotFound
 from app.web import openapi
-from app.web.auth import signed_in_user, token_required
+from app.web.auth import current_actor, token_required
 from app.web.inputs import field, json_body, now
 from app.web.plumbing import csrf
 from app.web.responses import page_or_fragment
@@ -105,19 +104,9 @@ def call_audio(site_code, spec):
 # --- running text ---------------------------------------------------------------------
 
 @bp.route("/boards/<site_code>/teks", methods=["GET", "POST"])
-@login_required
 def running_text(site_code):
-    site = queueing.get_site(site_code)
-    user = signed_in_user()
-    _require_supervisor(user, site)
-    saved = False
-    if request.method == "POST":
-        site = update_board(site, now(), user.username,
-                            running_text=request.form.get("text", ""),
-                            reading_style=request.form.get("reading_style") or None)
-        saved = True
-    return page_or_fragment("boards/running_text.html", "boards/_running_text_form.html",
-                            site=site, saved=saved, reading_styles=speech.READING_STYLES)
+    """Moved to the hall's devices page in the administration; 308 keeps a POST."""
+    return redirect(url_for("admin.devices_running_text", site_code=site_code), code=308)
 
 
 @bp.post("/api/v1/sites/<site_code>/running-text")
@@ -129,7 +118,7 @@ def api_running_text(site_code):
     body = json_body()
     text = field(body, "text", required=True, max_length=2000)
     style = field(body, "reading_style", required=False, max_length=10)
-    site = update_board(site, now(), g.api_user.username, running_text=text,
+    site = update_board(site, now(), current_actor(), running_text=text,
                         reading_style=style)
     return jsonify(site=site.code, running_text=site.running_text,
                    reading_style=site.reading_style)

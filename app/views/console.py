@@ -67,8 +67,9 @@ def choose():
         sites = list(Site.select().order_by(Site.kind.desc(), Site.name))
     else:
         site, sites = user.site, [user.site]
-    return render_template("console_choose.html", site=site, sites=sites,
-                           counters=queueing.counters_of(site))
+    counters = queueing.counters_of(site)  # active ones: an inactive counter is not offered
+    return render_template("console_choose.html", site=site, sites=sites, counters=counters,
+                           served=queueing.services_by_counter(counters))
 
 
 def _counter(site_code, counter_code):

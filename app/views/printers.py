@@ -1,19 +1,18 @@
 """Printing over HTTP: the ticket as PDF and ESC/POS (API), the kiosk's print status
-and reprint, the supervisor's printer page and the kiosk settings (admin)."""
+and reprint. The supervisor's printer page and the kiosk settings moved to
+/admin/lokasi/<site>/perangkat; their old addresses here redirect there."""
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_login import login_required
 
 from printers import render_ticket_escpos, render_ticket_pdf
 from printers.layout import ticket_blocks
 
-from ..domain import accounts, queueing
-from ..errors import Conflict, Invalid
-from ..models.printing import PAPER_WIDTHS, PRINT_MODES, QR_MODES
+from ..domain import queueing
+from ..errors import Invalid
+from ..models.printing import QR_MODES
 from ..printing import kiosks, queue, tickets
 from ..web import openapi
-from ..web.auth import signed_in_user
 from ..web.inputs import now
-from ..web.responses import file_response, htmx, page_or_fragment
+from ..web.responses import file_response
 from ..web.urls import ticket_page_url
 
 bp = Blueprint("printers", __name__)
@@ -98,70 +97,27 @@ def kiosk_reprint(site_code, ticket_id):
                            printout=printout, kiosk_code=code)
 
 
-# --- supervisor and admin ----------------------------------------------------------
-
-def _site_for_manager(site_code):
-    site = queueing.get_site(site_code)
-    accounts.require_site_role(signed_in_user(), site, ("supervisor",),
-                               f"Halaman printer {site.name} hanya untuk supervisor lokasi "
-                               "ini dan admin.")
-    return site
-
+# --- the old addresses of the printer pages ---------------------------------------
+# The kiosks-and-printers page moved to the hall's devices page in the administration
+# (app/views/admin/devices.py); 308 keeps a form's POST a POST.
 
 @bp.get("/printers/<site_code>")
-@login_required
 def overview(site_code):
-    site = _site_for_manager(site_code)
-    return page_or_fragment("printers/overview.html", "printers/_overview.html", site=site,
-                            modes=PRINT_MODES, **queue.overview(site, now()))
+    return redirect(url_for("admin.devices", site_code=site_code), code=308)
 
 
 @bp.post("/printers/<site_code>/jobs/<int:job_id>/retry")
-@login_required
 def retry(site_code, job_id):
-    site = _site_for_manager(site_code)
-    queue.retry_job(site, job_id, now())
-    if htmx:
-        return render_template("printers/_overview.html", site=site, modes=PRINT_MODES,
-                               notice="Dikirim ulang ke antrean cetak.",
-                               **queue.overview(site, now()))
-    return redirect(url_for("printers.overview", site_code=site.code), code=303)
-
-
-def _form_context(site, kiosk=None, values=None, error=None):
-    return {"site": site, "kiosk": kiosk, "values": values or {}, "error": error,
-            "modes": PRINT_MODES, "widths": PAPER_WIDTHS, "qr_modes": QR_MODES}
+    return redirect(url_for("admin.devices_retry", site_code=site_code, job_id=job_id),
+                    code=308)
 
 
 @bp.get("/printers/<site_code>/kiosks/new")
-@login_required
 def new_kiosk(site_code):
-    site = _site_for_manager(site_code)
-    return render_template("printers/kiosk_form.html", **_form_context(
-        site, values={"print_mode": "browser-html", "paper_width": 80, "port": 9100,
-                      "qr_mode": "native", "active": True}))
+    return redirect(url_for("admin.kiosk_new", site_code=site_code), code=308)
 
 
 @bp.route("/printers/<site_code>/kiosks/<kiosk_code>", methods=["GET", "POST"])
-@login_required
 def edit_kiosk(site_code, kiosk_code):
-    site = _site_for_manager(site_code)
-    creating = kiosk_code == "_new"
-    kiosk = None if creating else kiosks.get_kiosk(site, kiosk_code)
-    if request.method == "GET":
-        if creating:  # the new-kiosk form's own address, opened again (back, bookmark)
-            return redirect(url_for("printers.new_kiosk", site_code=site.code))
-        values = {k: getattr(kiosk, k) for k in ("code", "name", "print_mode", "host",
-                                                 "port", "paper_width", "qr_mode",
-                                                 "active")}
-        return render_template("printers/kiosk_form.html",
-                               **_form_context(site, kiosk, values))
-    values = {k: request.form.get(k, "")[:255] for k in (
-        "code", "name", "print_mode", "host", "port", "paper_width", "qr_mode")}
-    values["active"] = request.form.get("active") == "on"
-    try:
-        kiosks.save_kiosk(site, values, None if creating else kiosk.code)
-    except (Invalid, Conflict) as exc:
-        return render_template("printers/kiosk_form.html", **_form_context(
-            site, kiosk, values, exc.message)), exc.status
-    return redirect(url_for("printers.overview", site_code=site.code), code=303)
+    return redirect(url_for("admin.kiosk_edit", site_code=site_code, kiosk_code=kiosk_code),
+                    code=308)

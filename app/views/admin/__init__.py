@@ -5,7 +5,11 @@ hall, its operators). Each area is a module of this package on the one blueprint
 adds its entry to the navigation with `add_section`:
 
 - `home`: the start page with the sections this user may open;
-- `audit`: the audit trail with filters and CSV export.
+- `audit`: the audit trail with filters and CSV export;
+- `halls`: the halls (`/admin/lokasi`), each row linking to that hall's pages;
+- `counters`: a hall's counters and the services each serves, in order;
+- `devices`: a hall's kiosks and printers, its boards' running text and board links;
+- `booking_settings`: online booking per service of a hall.
 
 Views stay thin: they parse, call one domain function with `current_actor()` (the
 audit trail's who and from where), and render `templates/admin/`.
@@ -27,5 +31,22 @@ def sections_for(role: str) -> list[tuple[str, str, str]]:
             if role in roles]
 
 
+# A hall's own pages, linked from its row at /admin/lokasi and from its page header:
+# (place, endpoint taking `site_code`, Indonesian title, English title, roles).
+HALL_PAGES: list[tuple[int, str, str, str, tuple[str, ...]]] = []
+
+
+def add_hall_page(endpoint: str, title: str, en: str, roles=("admin",),
+                  place: int = 50) -> None:
+    """A page of one hall (`/admin/lokasi/<site>/...`); `place` orders the links."""
+    HALL_PAGES.append((place, endpoint, title, en, tuple(roles)))
+    HALL_PAGES.sort(key=lambda row: row[0])
+
+
+def hall_pages_for(role: str) -> list[tuple[str, str, str]]:
+    return [(endpoint, title, en) for _, endpoint, title, en, roles in HALL_PAGES
+            if role in roles]
+
+
 # Each module adds its routes to `bp` and its rows to the OpenAPI registry.
-from . import audit, home  # noqa: E402,F401
+from . import audit, booking_settings, counters, devices, halls, home  # noqa: E402,F401

@@ -5,7 +5,8 @@ hall, its operators). Each area is a module of this package on the one blueprint
 adds its entry to the navigation with `add_section`:
 
 - `home`: the start page with the sections this user may open;
-- `audit`: the audit trail with filters and CSV export.
+- `audit`: the audit trail with filters and CSV export;
+- `users`: staff accounts ("Pengguna"), one-time passwords, disable and enable.
 
 Views stay thin: they parse, call one domain function with `current_actor()` (the
 audit trail's who and from where), and render `templates/admin/`.
@@ -28,4 +29,4 @@ def sections_for(role: str) -> list[tuple[str, str, str]]:
 
 
 # Each module adds its routes to `bp` and its rows to the OpenAPI registry.
-from . import audit, home  # noqa: E402,F401
+from . import audit, home, users  # noqa: E402,F401

@@ -1,4 +1,5 @@
 """`flask --app wsgi mpp ...`: set-up, migrations, demo data."""
+import sys
 from pathlib import Path
 
 import click
@@ -75,7 +76,7 @@ def init_app(app):
         """Create an administrator account (the first one of a real installation)."""
         from .domain import audit, passwords, users
         if password_stdin:
-            password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+            password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = click.prompt("Kata sandi (password)", hide_input=True,
                                     confirmation_prompt="Ulangi kata sandi (repeat)")

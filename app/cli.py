@@ -83,6 +83,7 @@ def init_app(app):
         reason = passwords.problem(password, username.strip().lower())
         if reason:
             raise click.ClickException(reason)
+        migrate()  # the schema first, should setup not have run yet
         database.connect(reuse_if_open=True)
         try:
             created = users.create_user(audit.SYSTEM, current_app.clock.now(), username,

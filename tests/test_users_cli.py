@@ -99,3 +99,15 @@ def test_demo_setup_has_an_admin_and_prints_no_hint(tmp_path):
     result = run(app, "setup")
     assert result.exit_code == 0 and "create-admin" not in result.output
     assert len(rows(Site)) == 21
+
+
+def test_the_first_admin_signs_in_and_lands_on_administration(real_app):
+    from .pages import login
+    run(real_app, "setup")
+    run(real_app, "create-admin", "kepala.mpp", "--password-stdin", input=GOOD + "\n")
+    client = real_app.test_client()
+    r = login(client, "kepala.mpp", GOOD)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/admin")
+    page = client.get("/admin/pengguna")
+    assert page.status_code == 200 and "kepala.mpp" in page.get_data(as_text=True)
+    assert client.get("/admin/pengguna/baru").status_code == 200

@@ -65,6 +65,8 @@ def password_change_gate():
 def _start_page(user):
     if user.role == "officer":
         return url_for("cases.inbox")
+    if user.role == "admin" and not Site.select().exists():
+        return url_for("admin.home")  # a new installation: no hall to serve yet
     return url_for("console.choose")
 
 

@@ -133,7 +133,7 @@ def test_admin_places_each_role(db):
     assert boss.site_id is None and boss.agency_id is None
 
 
-# --- who manages whom --------------------------------------------------------------------------
+# --- who manages whom -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role, site", [("admin", None), ("supervisor", "tabang"),
                                         ("officer", None), ("operator", "induk")])
@@ -224,7 +224,7 @@ def test_unknown_user_is_404(db):
         users.update_user(actor("admin"), MONDAY_9, "nobody.here", name="X")
 
 
-# --- edit, disable, enable, reset ------------------------------------------------------------------
+# --- edit, disable, enable, reset -------------------------------------------------------------
 
 def test_update_records_only_what_changed(db):
     users.update_user(actor("admin"), MONDAY_9, "operator.tabang", name="Rina",
@@ -270,7 +270,7 @@ def test_reset_gives_a_new_one_time_password_and_ends_tokens(db):
     assert one_time not in str(entry.after) and entry.site_code == "tabang"
 
 
-# --- one's own password ----------------------------------------------------------------------------
+# --- one's own password -----------------------------------------------------------------------
 
 def test_change_password_rules(db):
     one_time = users.reset_password(actor("admin"), MONDAY_9, "operator.tabang")

@@ -32,7 +32,7 @@ def one_time_from(html: str) -> str:
     return match.group(1)
 
 
-# --- the page -------------------------------------------------------------------------------------
+# --- the page ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("username, status", [
     ("admin", 200), ("supervisor.tabang", 200), ("operator.tabang", 403),
@@ -155,7 +155,7 @@ def test_disabling_ends_the_console_session_at_once(client, app):
     assert r.status_code == 302 and "/loket/masuk" in r.headers["Location"]
 
 
-# --- the forced change -------------------------------------------------------------------------------
+# --- the forced change ------------------------------------------------------------------------
 
 def test_forced_change_after_a_one_time_password(client, app):
     admin = api_as(app.test_client(), "admin")
@@ -199,7 +199,7 @@ def test_the_change_page_needs_a_login(client):
     assert r.status_code == 302 and "/loket/masuk" in r.headers["Location"]
 
 
-# --- the API -----------------------------------------------------------------------------------------
+# --- the API ----------------------------------------------------------------------------------
 
 def test_api_list_shape_and_scope(client):
     body = api_as(client, "admin").get("/api/v1/admin/users").json

@@ -5,6 +5,15 @@ from .config import from_environment
 def main():
     env = from_environment()
     base = f"http://{env['HOST']}:{env['PORT']}"
+    if env["DEMO"].strip().lower() == "off":
+        print(f"""
+Mini MPP Antrian is starting on {base} (DEMO=off: a real installation, no demo data)
+  First admin           flask --app wsgi mpp create-admin USERNAME [--name "Full Name"]
+  Staff sign-in         {base}/loket/masuk
+  Administration        {base}/admin   (Pengguna: staff accounts)
+  API description       {base}/api/v1/openapi.json
+""", flush=True)
+        return
     print(f"""
 Mini MPP Antrian is starting on {base}
   Kiosk (Tabang)        {base}/k/tabang

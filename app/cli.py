@@ -1,4 +1,5 @@
 """`flask --app wsgi mpp ...`: set-up, migrations, demo data."""
+import sys
 from pathlib import Path
 
 import click
@@ -7,8 +8,12 @@ from flask.cli import with_appcontext
 from playhouse.migrations import Runner
 
 from .db import database
+from .errors import DomainError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+FIRST_ADMIN_HINT = """No active admin yet. Create the first one with:
+  flask --app wsgi mpp create-admin USERNAME [--name "Full Name"]
+then sign in at /loket/masuk and open /admin (Pengguna: staff accounts)."""
 
 
 def migrate() -> list[str]:
@@ -19,9 +24,16 @@ def migrate() -> list[str]:
         database.close()
 
 
-def setup(load_demo: bool = True) -> list[str]:
-    """Schema up to date, demo data on an empty database. Safe to run on every start."""
+def demo_enabled() -> bool:
+    return current_app.config["SETTINGS"]["DEMO"].strip().lower() != "off"
+
+
+def setup(load_demo: bool | None = None) -> list[str]:
+    """Schema up to date, demo data on an empty database unless the `DEMO` setting is
+    off (a real installation) or `load_demo` is False. Safe to run on every start."""
     applied = migrate()
+    if load_demo is None:
+        load_demo = demo_enabled()
     if load_demo:
         from . import demo
         database.connect(reuse_if_open=True)
@@ -36,12 +48,52 @@ def init_app(app):
     group = click.Group("mpp", help="Mini MPP Antrian administration.")
 
     @group.command("setup")
-    @click.option("--no-demo", is_flag=True, help="Do not load the demo data.")
+    @click.option("--no-demo", is_flag=True,
+                  help="Do not load the demo data (as DEMO=off does).")
+    @with_appcontext
     def setup_command(no_demo):
-        """Migrate the schema and load the demo data on an empty database."""
-        for name in setup(load_demo=not no_demo):
+        """Migrate the schema and load the demo data on an empty database (unless
+        DEMO=off or --no-demo)."""
+        for name in setup(load_demo=False if no_demo else None):
             click.echo(f"applied {name}")
         click.echo("database ready")
+        from .domain import users
+        database.connect(reuse_if_open=True)
+        try:
+            has_admin = users.active_admin_exists()
+        finally:
+            database.close()
+        if not has_admin:
+            click.echo(FIRST_ADMIN_HINT)
+
+    @group.command("create-admin")
+    @click.argument("username")
+    @click.option("--name", default="", help="Full name (default: the username).")
+    @click.option("--password-stdin", is_flag=True,
+                  help="Read the password from the first line of standard input.")
+    @with_appcontext
+    def create_admin_command(username, name, password_stdin):
+        """Create an administrator account (the first one of a real installation)."""
+        from .domain import audit, passwords, users
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Kata sandi (password)", hide_input=True,
+                                    confirmation_prompt="Ulangi kata sandi (repeat)")
+        reason = passwords.problem(password, username.strip().lower())
+        if reason:
+            raise click.ClickException(reason)
+        migrate()  # the schema first, should setup not have run yet
+        database.connect(reuse_if_open=True)
+        try:
+            created = users.create_user(audit.SYSTEM, current_app.clock.now(), username,
+                                        name or username, "admin", password=password)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        finally:
+            database.close()
+        click.echo(f"admin '{created.user.username}' created; sign in at /loket/masuk, "
+                   "then open /admin")
 
     @group.command("migrate")
     def migrate_command():

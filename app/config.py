@@ -20,6 +20,8 @@ SETTINGS = {
     "SYNC_SECRET": ("", "this hall's own key for signing requests to the centre"),
     "SYNC_KEYS": ("", "at the centre: site:key,... accepted hall keys"),
     "SECRET_KEY": ("", "signs sessions; generated once into DATA_DIR when empty"),
+    "DEMO": ("on", "on: setup loads the demo into an empty database; off: a real "
+                   "installation, setup loads no demo data"),
     "DEMO_PASSWORD": ("demo", "password of the demo accounts"),
     "WEB_CONCURRENCY": ("1", "gunicorn worker processes (more than 1 needs REDIS_URL)"),
     "GUNICORN_THREADS": ("32", "threads per gunicorn worker (gthread); each board holds one"),

@@ -8,7 +8,7 @@ import datetime as dt
 import re
 
 from .db import write_transaction
-from .domain.accounts import hash_password
+from .domain import audit, users
 from .models import (
     Agency,
     Counter,
@@ -18,7 +18,6 @@ from .models import (
     Service,
     Site,
     SiteService,
-    User,
 )
 
 KECAMATAN = [  # (Kemendagri code, name, zone)
@@ -164,15 +163,20 @@ def _equip(site: Site, services: dict) -> None:
 
 
 def _accounts(password: str, sites: list[Site], agencies: dict) -> None:
-    # One hash for the shared demo password keeps first start fast (56 accounts).
-    hashed = hash_password(password)
-    User.create(username="admin", password_hash=hashed, role="admin",
-                full_name="Administrator")
+    """The demo accounts, made by the one domain verb every account goes through.
+    `demo=True` is the demo loader's alone: the shared demo password (`demo` unless
+    DEMO_PASSWORD says otherwise) skips the password policy, hashed once for all 56
+    accounts, and seed data writes no audit entry."""
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def create(username, name, role, site=None, agency=None):
+        users.create_user(audit.SYSTEM, now, username, name, role, site=site,
+                          agency=agency, password=password, demo=True)
+
+    create("admin", "Administrator", "admin")
     for site in sites:
-        User.create(username=f"operator.{site.code}", password_hash=hashed, role="operator",
-                    site=site, full_name=f"Operator {site.name}")
-        User.create(username=f"supervisor.{site.code}", password_hash=hashed,
-                    role="supervisor", site=site, full_name=f"Supervisor {site.name}")
+        create(f"operator.{site.code}", f"Operator {site.name}", "operator", site=site.code)
+        create(f"supervisor.{site.code}", f"Supervisor {site.name}", "supervisor",
+               site=site.code)
     for code, agency in agencies.items():
-        User.create(username=f"officer.{code}", password_hash=hashed, role="officer",
-                    agency=agency, full_name=f"Petugas {agency.name}")
+        create(f"officer.{code}", f"Petugas {agency.name}", "officer", agency=code)

@@ -24,6 +24,11 @@ class TooManyAttempts(DomainError):
     code = "too_many_attempts"
 
 
+class PasswordChangeRequired(DomainError):
+    status = 403
+    code = "password_change_required"
+
+
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
@@ -36,7 +41,7 @@ def _failures(key: str, since: dt.datetime) -> int:
 def authenticate(username: str, password: str, client: str, now: dt.datetime) -> User | None:
     """The active user with these credentials, or None. Too many recent failures for
     this username from this client, or from this client at all, raise TooManyAttempts
-    before the password is checked."""
+    before the password is checked. A success is the user's last login."""
     user_key = f"{username.lower()[:80]}|{client[:100]}"
     client_key = f"*|{client[:100]}"
     since = as_utc_naive(now - THROTTLE_WINDOW)
@@ -48,11 +53,22 @@ def authenticate(username: str, password: str, client: str, now: dt.datetime) ->
     with write_transaction():
         if ok and user:
             LoginAttempt.delete().where(LoginAttempt.key == user_key).execute()
+            user.last_login_at = as_utc_naive(now)
+            User.update(last_login_at=user.last_login_at).where(User.id == user.id).execute()
             return user
         LoginAttempt.insert_many([{"key": user_key, "at": as_utc_naive(now)},
                                   {"key": client_key, "at": as_utc_naive(now)}]).execute()
         LoginAttempt.delete().where(LoginAttempt.at < since).execute()
     return None
+
+
+def require_password_current(user: User) -> None:
+    """Refuse API tokens to an account that must first change its one-time password
+    (in the console, at /loket/kata-sandi)."""
+    if user.must_change_password:
+        raise PasswordChangeRequired(
+            "Kata sandi sementara harus diganti dahulu: masuk di /loket lalu ganti kata "
+            "sandi.")
 
 
 def _digest(token: str) -> str:

@@ -45,6 +45,7 @@ def auth_token():
     user = accounts.authenticate(username, password, client_address(), now())
     if user is None:
         raise Unauthorized("Nama pengguna atau kata sandi salah.", code="invalid_credentials")
+    accounts.require_password_current(user)
     token = accounts.issue_token(user, now())
     return jsonify(token=token, role=user.role, sites=accounts.site_codes(user))
 

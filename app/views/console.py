@@ -1,13 +1,23 @@
-"""The operator's console at /loket: log in, choose a counter, serve the queue."""
+"""The operator's console at /loket: log in, change one's password (forced after a
+one-time password), choose a counter, serve the queue."""
 import time
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
-from flask_login import login_required, login_user, logout_user
+from flask import (
+    Blueprint,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ..domain import accounts, queueing
+from ..domain import accounts, queueing, users
 from ..errors import DomainError
 from ..models import Site
 from ..web.auth import current_actor, signed_in_user
@@ -22,6 +32,42 @@ STAFF = ("operator", "supervisor", "admin")
 class LoginForm(FlaskForm):
     username = StringField("Nama pengguna", validators=[DataRequired(), Length(max=80)])
     password = PasswordField("Kata sandi", validators=[DataRequired(), Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Kata sandi sekarang", validators=[DataRequired(),
+                                                               Length(max=200)])
+    new = PasswordField("Kata sandi baru", validators=[DataRequired(), Length(max=200)])
+    repeat = PasswordField("Ulangi kata sandi baru", validators=[DataRequired(),
+                                                                 Length(max=200)])
+
+
+# What a signed-in user who must change a one-time password may still reach.
+OPEN_DURING_CHANGE = {"static", "console.change_password", "console.logout",
+                      "console.login"}
+
+
+@bp.before_app_request
+def password_change_gate():
+    """Until a one-time password is changed, every page leads to "Ganti kata sandi"."""
+    if (request.endpoint in OPEN_DURING_CHANGE or not current_user.is_authenticated
+            or not current_user.user.must_change_password):
+        return None
+    target = url_for("console.change_password")
+    if request.path.startswith("/api/"):
+        return jsonify(error={"code": "password_change_required",
+                              "message": "Ganti kata sandi sementara terlebih dahulu."}), 403
+    if htmx:
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target)
+
+
+def _start_page(user):
+    if user.role == "officer":
+        return url_for("cases.inbox")
+    if user.role == "admin" and not Site.select().exists():
+        return url_for("admin.home")  # a new installation: no hall to serve yet
+    return url_for("console.choose")
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
@@ -42,10 +88,31 @@ def login():
             session.clear()
             login_user(LoginUser(user))
             session["since"] = session["seen"] = time.time()
-            if user.role == "officer":
-                return redirect(url_for("cases.inbox"))
-            return redirect(url_for("console.choose"))
+            if user.must_change_password:
+                return redirect(url_for("console.change_password"))
+            return redirect(_start_page(user))
     return render_template("login.html", form=form, error=error), status
+
+
+@bp.route("/kata-sandi", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Ganti kata sandi: the current password, the new one twice (the policy applies)."""
+    user = signed_in_user()
+    form = PasswordForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            users.change_password(user, now(), form.current.data, form.new.data,
+                                  form.repeat.data, client_address())
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+        else:
+            return redirect(_start_page(user))
+    elif request.method == "POST":
+        error, status = "Isi ketiga kolom kata sandi.", 422
+    return render_template("password_change.html", form=form, error=error, user=user,
+                           forced=user.must_change_password), status
 
 
 @bp.post("/keluar")

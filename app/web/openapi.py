@@ -10,7 +10,9 @@ OPERATIONS = [
     ("get", "/api/v1/openapi.json", "This document", None, None, {"200": "OpenAPI 3.1"}),
     ("post", "/api/v1/auth/token", "Exchange username and password for a bearer token",
      None, {"username": "string", "password": "string"},
-     {"200": "token, role, sites", "401": "invalid_credentials", "429": "too_many_attempts"}),
+     {"200": "token, role, sites", "401": "invalid_credentials",
+      "403": "password_change_required (a one-time password not yet changed)",
+      "429": "too_many_attempts"}),
     ("get", "/api/v1/catalogue/version", "The catalogue version this server runs (and, at "
      "the centre, the one each hall runs)", None, None,
      {"200": "version, updated_at, sites"}),

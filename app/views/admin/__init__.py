@@ -9,7 +9,8 @@ adds its entry to the navigation with `add_section`:
 - `halls`: the halls (`/admin/lokasi`), each row linking to that hall's pages;
 - `counters`: a hall's counters and the services each serves, in order;
 - `devices`: a hall's kiosks and printers, its boards' running text and board links;
-- `booking_settings`: online booking per service of a hall.
+- `booking_settings`: online booking per service of a hall;
+- `users`: staff accounts ("Pengguna"), one-time passwords, disable and enable.
 
 Views stay thin: they parse, call one domain function with `current_actor()` (the
 audit trail's who and from where), and render `templates/admin/`.
@@ -49,4 +50,4 @@ def hall_pages_for(role: str) -> list[tuple[str, str, str]]:
 
 
 # Each module adds its routes to `bp` and its rows to the OpenAPI registry.
-from . import audit, booking_settings, counters, devices, halls, home  # noqa: E402,F401
+from . import audit, booking_settings, counters, devices, halls, home, users  # noqa: E402,F401

@@ -5,7 +5,10 @@ hall, its operators). Each area is a module of this package on the one blueprint
 adds its entry to the navigation with `add_section`:
 
 - `home`: the start page with the sections this user may open;
-- `audit`: the audit trail with filters and CSV export.
+- `audit`: the audit trail with filters and CSV export;
+- `catalogue`: agencies, services and their standards, each hall's offer;
+- `hours`: a hall's weekly opening hours;
+- `closures`: a hall's closed days (whole or some services), days off of every hall.
 
 Views stay thin: they parse, call one domain function with `current_actor()` (the
 audit trail's who and from where), and render `templates/admin/`.
@@ -28,4 +31,4 @@ def sections_for(role: str) -> list[tuple[str, str, str]]:
 
 
 # Each module adds its routes to `bp` and its rows to the OpenAPI registry.
-from . import audit, home  # noqa: E402,F401
+from . import audit, catalogue, closures, home, hours  # noqa: E402,F401

@@ -427,3 +427,5 @@ def test_standards_of_a_hall(db):
     assert "ADM-KTP" in codes and "SMS-PKB" not in codes  # Samsat is not at a Mini MPP
     passport = next(i for i in items if i["service"].code == "IMI-PASPOR")
     assert passport["hours"] == [("Selasa", "08:00-12:00")]
+    ktp = next(i for i in items if i["service"].code == "ADM-KTP")
+    assert ktp["hours"] == [("Senin-Kamis", "08:00-15:00"), ("Jumat", "08:00-11:30")]

@@ -687,7 +687,21 @@ def standards(site: Site) -> list[dict]:
     out = []
     for service in queueing.services_at(site):
         weekly = calendar.weekly_windows(site, service)
-        hours_text = [(calendar.DAY_NAMES[day], ", ".join(w.label() for w in weekly[day]))
-                      for day in range(7) if weekly.get(day)]
-        out.append({"service": service, "agency": service.agency, "hours": hours_text})
+        out.append({"service": service, "agency": service.agency,
+                    "hours": week_text(weekly)})
     return out
+
+
+def week_text(weekly: dict) -> list[tuple[str, str]]:
+    """Consecutive days with the same hours in one line: ("Senin-Kamis", "08:00-15:00")."""
+    out: list[tuple[int, int, str]] = []
+    for day in range(7):
+        text = ", ".join(w.label() for w in weekly.get(day, []))
+        if not text:
+            continue
+        if out and out[-1][1] == day - 1 and out[-1][2] == text:
+            out[-1] = (out[-1][0], day, text)
+        else:
+            out.append((day, day, text))
+    names = calendar.DAY_NAMES
+    return [(names[a] if a == b else f"{names[a]}-{names[b]}", text) for a, b, text in out]

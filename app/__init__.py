@@ -55,10 +55,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     import boards.setup
     boards.setup.init_app(app)
 
-    from .views import admin, api, booking, cases, cases_api, console, kiosk, pages, printers
+    from .views import (
+        admin,
+        api,
+        booking,
+        cases,
+        cases_api,
+        console,
+        kiosk,
+        pages,
+        printers,
+        standards,
+    )
     from .views import boards as board_views
     for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp, booking.bp, booking.api_bp,
-                      printers.bp, cases_api.bp, cases.bp, board_views.bp, admin.bp):
+                      printers.bp, cases_api.bp, cases.bp, board_views.bp, admin.bp,
+                      standards.bp):
         app.register_blueprint(blueprint)
     board_views.sock.init_app(app)
 

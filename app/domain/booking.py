@@ -163,7 +163,7 @@ def _slot_times(windows, day: dt.date, minutes: int):
 
 
 def _closed_reason(site: Site, service: Service, day: dt.date) -> str:
-    reason = calendar.closure_reason(site, day)
+    reason = calendar.closure_reason(site, day, service)
     if reason:
         return reason
     return (f"Layanan {service.name} tidak buka pada hari "
@@ -218,6 +218,22 @@ def bookable_days(site: Site, service: Service, now: dt.datetime) -> list[DayPla
         if plan.slots and any(s.end > now for s in plan.slots):
             days.append(plan)
     return days
+
+
+def days_to_show(site: Site, service: Service, now: dt.datetime) -> list[DayPlan]:
+    """`bookable_days` plus the usual working days that a closure takes out, with its
+    reason (no slots), so a citizen sees why the day is missing."""
+    days = bookable_days(site, service, now)
+    settings = settings_for(site, service)
+    if not settings.enabled:
+        return days
+    today = to_local(now).date()
+    weekly = calendar.weekly_windows(site, service)
+    closed = calendar.closed_days(site, service, today,
+                                  today + dt.timedelta(days=settings.horizon_days))
+    extra = [DayPlan(day, [], reason) for day, reason in closed.items()
+             if weekly.get(day.weekday()) and not calendar.holiday_name(day)]
+    return sorted(days + extra, key=lambda plan: plan.day)
 
 
 def _find_slot(plan: DayPlan, start_text) -> Slot:
@@ -441,14 +457,40 @@ def cancel(code_text, nik, now: dt.datetime, secret: str) -> Appointment:
     with write_transaction():
         appt = _lock_for_citizen(code_text, nik, secret)
         _require_changeable(appt, now)
-        _release_place(appt, settings_for(appt.site, appt.service))
-        appt.status, appt.active_key = "cancelled", None
-        appt.cancelled_at = as_utc_naive(now)
-        appt.save()
-        appointment_feed.changed_at_centre(appt, "appointment.cancelled", now)
-        if appt.email:
-            _mail(appt, "Janji temu dibatalkan", now, "")
+        _cancel_locked(appt, now, "Janji temu dibatalkan")
     return appt
+
+
+def _cancel_locked(appt: Appointment, now: dt.datetime, title: str) -> None:
+    """The one cancellation path: the place freed, the feed row for the hall, the mail."""
+    try:
+        settings = settings_for(appt.site, appt.service)
+    except NotFound:  # no longer offered at the hall: the counters hold no place to keep
+        settings = None
+    if settings is not None:
+        _release_place(appt, settings)
+    appt.status, appt.active_key = "cancelled", None
+    appt.cancelled_at = as_utc_naive(now)
+    appt.save()
+    appointment_feed.changed_at_centre(appt, "appointment.cancelled", now)
+    if appt.email:
+        _mail(appt, title, now, "")
+
+
+def cancel_by_hall(appointment_id: int, now: dt.datetime, reason: str) -> bool:
+    """Inside the caller's write transaction (a closure or new hours that the admin
+    confirmed): cancel one booked appointment through the citizen's own cancellation
+    path, the reason in the e-mail. False when it is no longer booked."""
+    appointment_feed.require_centre()
+    appt = Appointment.get_or_none(Appointment.id == appointment_id)
+    if appt is None:
+        return False
+    appointment_feed.hold_feed(appt.site_id)
+    appt = lock_rows(Appointment.select().where(Appointment.id == appointment_id)).get()
+    if appt.status != "booked":
+        return False
+    _cancel_locked(appt, now, f"Janji temu dibatalkan: {reason}")
+    return True
 
 
 def reschedule(code_text, nik, day_text, start_text, now: dt.datetime, secret: str,

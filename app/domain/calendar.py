@@ -1,4 +1,9 @@
-"""Business days, opening windows and quotas: does a service take tickets now?"""
+"""Business days, opening windows and quotas: does a service take tickets now?
+
+Closures (`Closure`, one row per day): `site` NULL is an extra day off for every hall,
+`services` NULL closes the whole hall, else only the listed service codes. A service is
+closed on a day when a holiday, a whole-hall closure or a closure naming it says so, and
+the reason travels with it (the kiosk and the booking page show it)."""
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,12 +30,27 @@ def holiday_name(day: dt.date) -> str | None:
     return _holidays_for(day.year).get(day)
 
 
-def closure_reason(site: Site, day: dt.date) -> str | None:
-    """Why the hall is closed all day, or None: holiday, cuti bersama or a closure."""
+def closure_on(site: Site, day: dt.date, service: Service | None = None) -> Closure | None:
+    """The closure that closes the hall (or, given `service`, that service) on `day`:
+    a whole-hall one first, else one naming the service."""
+    rows = _CLOSURES_ON.models(Closure, day=day, site=site)
+    for row in rows:
+        if row.services is None:
+            return row
+    if service is not None:
+        for row in rows:
+            if service.code in (row.services or []):
+                return row
+    return None
+
+
+def closure_reason(site: Site, day: dt.date, service: Service | None = None) -> str | None:
+    """Why the hall (or, given `service`, that service) is closed all day, or None:
+    holiday, cuti bersama or a closure."""
     name = holiday_name(day)
     if name:
         return f"Libur: {name}"
-    closure = _CLOSURE_ON.first(Closure, day=day, site=site)
+    closure = closure_on(site, day, service)
     if closure:
         return f"Tutup: {closure.reason}"
     return None
@@ -59,9 +79,9 @@ def _intersect(a: list[Window], b: list[Window]) -> list[Window]:
 
 
 # Read on every ticket: prepared, rendered to SQL once (app/db.py).
-_CLOSURE_ON = prepared(lambda: Closure.select().where(
+_CLOSURES_ON = prepared(lambda: Closure.select().where(
     (Closure.day == Param("day"))
-    & ((Closure.site.is_null()) | (Closure.site == Param("site")))).limit(1))
+    & ((Closure.site.is_null()) | (Closure.site == Param("site")))).order_by(Closure.id))
 # (For the hall's own hours `service` is None: the IS NULL branch alone matches.)
 _WINDOWS_OF = prepared(lambda: OpeningWindow.select().where(
     (OpeningWindow.site == Param("site"))
@@ -91,14 +111,35 @@ def weekly_windows(site: Site, service: Service | None) -> dict[int, list[Window
     for row in rows:
         target = hall if row.service_id is None else own
         target.setdefault(row.weekday, []).append(Window(row.opens, row.closes))
-    if service is None or not own:
+    return combine(hall, own if service is not None else {})
+
+
+def combine(hall: dict[int, list[Window]], own: dict[int, list[Window]]
+            ) -> dict[int, list[Window]]:
+    """A service's week: the hall's windows, narrowed by the service's own if it has
+    any (a service with no windows of its own follows the hall's)."""
+    if not own:
         return {day: sorted(w, key=lambda x: x.opens) for day, w in hall.items()}
     return {day: _intersect(hall.get(day, []), own.get(day, [])) for day in range(7)}
 
 
+def closed_days(site: Site, service: Service, first: dt.date, last: dt.date
+                ) -> dict[dt.date, str]:
+    """Days from `first` to `last` on which a closure (not a holiday) closes the
+    service at the hall, with the reason shown to citizens."""
+    rows = (Closure.select().where(
+        (Closure.day >= first) & (Closure.day <= last)
+        & (Closure.site.is_null() | (Closure.site == site))).order_by(Closure.day, Closure.id))
+    out: dict[dt.date, str] = {}
+    for row in rows:
+        if row.day not in out and (row.services is None or service.code in row.services):
+            out[row.day] = f"Tutup: {row.reason}"
+    return out
+
+
 def windows_on(site: Site, service: Service | None, day: dt.date,
                weekly: dict | None = None) -> list[Window]:
-    if closure_reason(site, day):
+    if closure_reason(site, day, service):
         return []
     weekly = weekly if weekly is not None else weekly_windows(site, service)
     return weekly.get(day.weekday(), [])
@@ -142,7 +183,7 @@ def availability(site: Site, service: Service, now: dt.datetime,
     windows = windows_on(site, service, today)
     hours = ", ".join(w.label() for w in windows)
     if not any(w.contains(local.time()) for w in windows):
-        reason = closure_reason(site, today)
+        reason = closure_reason(site, today, service)
         upcoming = next_opening(site, service, now)
         if upcoming:
             day, window = upcoming

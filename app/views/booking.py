@@ -233,7 +233,7 @@ def _wizard(args: dict, moment) -> dict:
     service = queueing.get_service(args["service"])
     booking.offered(site, service)
     ctx.update(service=service, step="date",
-               days=booking.bookable_days(site, service, moment))
+               days=booking.days_to_show(site, service, moment))
     if not args.get("date"):
         return ctx
     plan = booking.day_plan(site, service, booking.parse_date(args["date"]), moment)

@@ -10,7 +10,10 @@ adds its entry to the navigation with `add_section`:
 - `counters`: a hall's counters and the services each serves, in order;
 - `devices`: a hall's kiosks and printers, its boards' running text and board links;
 - `booking_settings`: online booking per service of a hall;
-- `users`: staff accounts ("Pengguna"), one-time passwords, disable and enable.
+- `users`: staff accounts ("Pengguna"), one-time passwords, disable and enable;
+- `catalogue`: agencies, services and their standards, each hall's offer;
+- `hours`: a hall's weekly opening hours;
+- `closures`: a hall's closed days (whole or some services), days off of every hall.
 
 Views stay thin: they parse, call one domain function with `current_actor()` (the
 audit trail's who and from where), and render `templates/admin/`.
@@ -50,4 +53,15 @@ def hall_pages_for(role: str) -> list[tuple[str, str, str]]:
 
 
 # Each module adds its routes to `bp` and its rows to the OpenAPI registry.
-from . import audit, booking_settings, counters, devices, halls, home, users  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    audit,
+    booking_settings,
+    catalogue,
+    closures,
+    counters,
+    devices,
+    halls,
+    home,
+    hours,
+    users,
+)

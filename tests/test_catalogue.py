@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from app import events
-from app.domain import audit, booking, calendar, cases, catalogue, queueing
+from app.domain import audit, booking, calendar, cases, catalogue, catalogue_feed, queueing
 from app.errors import Conflict, Invalid, NotFound
 from app.models import (
     Appointment,
@@ -175,8 +175,9 @@ def test_offer_quota_and_online_share(db, published):
     assert entry.after == {"daily_quota": 40, "booking_share": 0.25}
     assert entry.before == {"daily_quota": None, "booking_share": 0.5}
     assert (entry.site_code, entry.object) == ("tabang", "tabang / ADM-KTP")
-    assert published == [("tabang", {"type": "catalogue_changed",
+    assert published == [("tabang", {"type": "catalogue_changed", "version": 1,
                                       "at": "2026-11-30T09:00:00+08:00"})]
+    assert catalogue_feed.current_version()["version"] == 1  # the halls get a new version
 
 
 def test_turning_a_service_off_and_on(db):
@@ -387,9 +388,14 @@ def test_cancelled_by_a_closure_goes_down_the_feed(db):
                                  "Pemadaman listrik", confirm=True)
     finally:
         cases.configure("all-in-one")
-    kinds = [(u.kind, u.body["code"], u.body["status"]) for u in
-             CaseUpdate.select().order_by(CaseUpdate.seq)]
-    assert kinds[-1] == ("appointment.cancelled", appt.code, "cancelled")
+    feed = list(CaseUpdate.select().order_by(CaseUpdate.seq))
+    assert [(u.kind, u.body["code"], u.body["status"]) for u in feed
+            if u.kind.startswith("appointment.")][-1] == (
+        "appointment.cancelled", appt.code, "cancelled")
+    # ... followed by the hall's new catalogue, which carries the closure itself.
+    assert feed[-1].kind == "catalogue" and feed[-1].site.code == "tabang"
+    assert [(c["day"], c["reason"]) for c in feed[-1].body["closures"]] == [
+        ("2026-12-01", "Pemadaman listrik")]
 
 
 def test_a_hall_node_cannot_cancel_appointments_itself(db):

@@ -126,3 +126,28 @@ def test_version_api(client, db):
     assert r.status_code == 200 and r.json["version"] == 1
     assert r.json["updated_at"] == "2026-11-30T09:00:00+08:00"
     assert r.json["sites"]["tabang"] == 1
+
+
+def test_a_closure_decided_at_the_hall_stays_the_halls(db):
+    """On a hall's own box the supervisor's closure is the hall's: no new catalogue
+    version, and the centre's next catalogue does not remove it."""
+    from app.domain import audit, catalogue
+    supervisor = audit.Actor("supervisor.tabang", "supervisor", "tabang")
+    cases.configure("site")
+    try:
+        catalogue.create_closure(supervisor, MONDAY_9, tabang(), "2026-12-02", None,
+                                 "Rapat warga")
+    finally:
+        cases.configure("all-in-one")
+    assert Closure.get(Closure.reason == "Rapat warga").origin == "hall"
+    assert catalogue_feed.current_version()["version"] == 0
+    _apply(catalogue_feed.snapshot(tabang(), 3))
+    assert Closure.get(Closure.reason == "Rapat warga").origin == "hall"
+
+
+def test_admin_changes_raise_the_version(db):
+    from app.domain import audit, catalogue
+    admin = audit.Actor("admin", "admin")
+    catalogue.create_closure(admin, MONDAY_9, tabang(), "2026-12-02", None, "Banjir")
+    assert catalogue_feed.current_version()["version"] == 1
+    assert Closure.get(Closure.reason == "Banjir").origin == "centre"

@@ -31,7 +31,7 @@ from ..models import (
     SiteService,
     random_id,
 )
-from . import audit, booking, calendar, queueing
+from . import audit, booking, calendar, cases, catalogue_feed, queueing
 
 AGENCY_CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 SERVICE_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}")
@@ -40,10 +40,22 @@ HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 MAX_CLOSURE_DAYS = 92
 
 
-def _announce(sites, now: dt.datetime) -> None:
-    """After commit: the halls' boards and kiosks reload what they show."""
+def _announce(sites, now: dt.datetime, centre_owned: bool = True) -> None:
+    """In the change's transaction: a new catalogue version for these halls (fed down
+    to them at the centre; catalogue_feed), and after commit their boards and kiosks
+    reload what they show. A hall's own closure changes only its own screens."""
+    sites = list(sites)
+    if centre_owned:
+        catalogue_feed.changed([s.id for s in sites], now)
+        return
     for code in sorted({s.code for s in sites}):
         publish_after_commit(code, {"type": "catalogue_changed", "at": iso(now)})
+
+
+def closure_origin() -> str:
+    """A closure decided on a hall's own box is the hall's; anywhere else (the centre,
+    all-in-one) it is part of the centre's catalogue and goes down to the halls."""
+    return "hall" if cases.role() == "site" else "centre"
 
 
 def _all_sites() -> list[Site]:
@@ -641,7 +653,8 @@ def create_closure(actor: audit.Actor, now: dt.datetime, site: Site | None, firs
         day = first
         while day <= last:
             Closure.create(site=site, day=day, reason=reason, services=codes, batch=batch,
-                           created_by=actor.username[:80], created_at=as_utc_naive(now))
+                           created_by=actor.username[:80], created_at=as_utc_naive(now),
+                           origin=closure_origin())
             day += dt.timedelta(days=1)
         audit.record(actor, "closure.create", f"closure {first.isoformat()}"
                      f"{'..' + last.isoformat() if last != first else ''}", now,
@@ -649,7 +662,8 @@ def create_closure(actor: audit.Actor, now: dt.datetime, site: Site | None, firs
                      after={"id": batch, "from": first.isoformat(), "to": last.isoformat(),
                             "reason": reason, "services": codes,
                             "cancelled_appointments": cancelled})
-        _announce([site] if site is not None else _all_sites(), now)
+        _announce([site] if site is not None else _all_sites(), now,
+                  centre_owned=closure_origin() == "centre")
     return ClosureResult(batch, len(affected))
 
 
@@ -669,13 +683,15 @@ def delete_closure(actor: audit.Actor, now: dt.datetime, site: Site | None,
             raise NotFound("Penutupan tidak ditemukan di lokasi ini.",
                            code="unknown_closure")
         gone = batches[0]
+        centre_owned = any(row.origin == "centre" for row in query)
         Closure.delete().where(Closure.id.in_([row.id for row in query])).execute()
         audit.record(actor, "closure.delete", f"closure {gone.first.isoformat()}", now,
                      site_code=site.code if site else "",
                      before={"id": gone.id, "from": gone.first.isoformat(),
                              "to": gone.last.isoformat(), "reason": gone.reason,
                              "services": gone.services})
-        _announce([site] if site is not None else _all_sites(), now)
+        _announce([site] if site is not None else _all_sites(), now,
+                  centre_owned=centre_owned)
     return gone
 
 

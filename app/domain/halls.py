@@ -18,7 +18,7 @@ from ..clock import iso
 from ..db import write_transaction
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Service, Site, SiteService
-from . import audit, booking
+from . import audit, booking, catalogue_feed
 
 CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 REGION = re.compile(r"^64\.02\.\d{2}$")  # Kemendagri: Kutai Kartanegara's kecamatan
@@ -106,6 +106,7 @@ def create_site(actor: audit.Actor, values: dict, now: dt.datetime) -> Site:
             site = Site.create(**clean)
             audit.record(actor, "site.create", f"site {site.code}", now,
                          site_code=site.code, after=clean)
+            catalogue_feed.changed([site.id], now)
     except pw.IntegrityError:  # a concurrent create of the same code
         raise Conflict(f"Kode lokasi '{clean['code']}' sudah dipakai.",
                        code="duplicate_site", field="code") from None
@@ -127,8 +128,7 @@ def update_site(actor: audit.Actor, code: str, values: dict, now: dt.datetime) -
         if new:
             audit.record(actor, "site.update", f"site {site.code}", now,
                          site_code=site.code, before=old, after=new)
-            events.publish_after_commit(site.code, {"type": "catalogue_changed",
-                                                    "at": iso(now)})
+            catalogue_feed.changed([site.id], now)  # the centre owns a hall's identity
     return site
 
 

@@ -22,16 +22,19 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-# (endpoint, Indonesian title, English title, roles that see it), in menu order.
-SECTIONS: list[tuple[str, str, str, tuple[str, ...]]] = []
+# (place, endpoint, Indonesian title, English title, roles that see it), in menu order.
+SECTIONS: list[tuple[int, str, str, str, tuple[str, ...]]] = []
 
 
-def add_section(endpoint: str, title: str, en: str, roles=("admin",)) -> None:
-    SECTIONS.append((endpoint, title, en, tuple(roles)))
+def add_section(endpoint: str, title: str, en: str, roles=("admin",),
+                place: int = 50) -> None:
+    """A menu entry; `place` orders the menu (halls first, the audit trail last)."""
+    SECTIONS.append((place, endpoint, title, en, tuple(roles)))
+    SECTIONS.sort(key=lambda row: row[0])
 
 
 def sections_for(role: str) -> list[tuple[str, str, str]]:
-    return [(endpoint, title, en) for endpoint, title, en, roles in SECTIONS
+    return [(endpoint, title, en) for _, endpoint, title, en, roles in SECTIONS
             if role in roles]
 
 

@@ -17,7 +17,8 @@ from ...web.auth import signed_in_user, token_required
 from ...web.responses import file_response, page_or_fragment
 from . import add_section, bp
 
-add_section("admin.audit_page", "Jejak audit", "Audit trail", ("admin", "supervisor"))
+add_section("admin.audit_page", "Jejak audit", "Audit trail", ("admin", "supervisor"),
+            place=90)
 openapi.add_operations([
     ("get", "/api/v1/admin/audit",
      "The audit trail, newest first (query: site, actor, action, from, to as YYYY-MM-DD)",

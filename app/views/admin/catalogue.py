@@ -12,11 +12,12 @@ from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import field, json_body, now
 from ...web.plumbing import csrf
 from ...web.responses import page_or_fragment
-from . import add_section, bp
+from . import add_hall_page, add_section, bp
 
-add_section("admin.agencies_page", "Instansi", "Agencies")
-add_section("admin.services_page", "Layanan", "Services")
-add_section("admin.offer_sites", "Layanan per lokasi", "Each hall's offer")
+add_section("admin.agencies_page", "Instansi", "Agencies", place=30)
+add_section("admin.services_page", "Layanan", "Services", place=20)
+add_section("admin.offer_sites", "Layanan per lokasi", "Each hall's offer", place=40)
+add_hall_page("admin.offer_page", "Layanan", "Services", ("admin",), place=30)
 openapi.add_operations([
     ("get", "/api/v1/admin/agencies", "Agencies", "admin", None,
      {"200": "agencies [code, name]", "403": "not an admin"}),

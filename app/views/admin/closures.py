@@ -14,10 +14,12 @@ from ...web import openapi
 from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import json_body, now
 from ...web.plumbing import csrf
-from . import add_section, bp
+from . import add_hall_page, add_section, bp
 
 EVERY_HALL = "all"
-add_section("admin.closures_sites", "Hari tutup", "Closures", ("admin", "supervisor"))
+add_section("admin.closures_sites", "Hari tutup", "Closures", ("admin", "supervisor"),
+            place=60)
+add_hall_page("admin.closures_page", "Tutup", "Closures", ("admin", "supervisor"), place=50)
 openapi.add_operations([
     ("get", "/api/v1/admin/sites/{site}/closures",
      "Closures ending today or later (`all`: the days off of every hall)",

@@ -4,14 +4,14 @@ new hall and a hall's details (admin). Each row links to the hall's own pages
 from flask import abort, g, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ...domain import accounts, halls
+from ...domain import accounts, catalogue_feed, halls
 from ...errors import Conflict, Invalid
 from ...web import openapi
 from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import now
 from . import add_section, bp, hall_pages_for
 
-add_section("admin.halls_page", "Lokasi", "Halls", ("admin", "supervisor"))
+add_section("admin.halls_page", "Lokasi", "Halls", ("admin", "supervisor"), place=10)
 openapi.add_operations([
     ("get", "/api/v1/admin/sites",
      "The halls with their contact details and active flag (a supervisor: their own)",
@@ -44,7 +44,9 @@ def hall_navigation():
 @login_required
 def halls_page():
     user = signed_in_user()
-    return render_template("admin/halls.html", user=user, sites=_visible_sites(user))
+    return render_template("admin/halls.html", user=user, sites=_visible_sites(user),
+                           catalogue=catalogue_feed.current_version(),
+                           running=catalogue_feed.site_versions())
 
 
 def _form(site=None, values=None, error=None, field=None, status=200):

@@ -11,9 +11,11 @@ from ...web import openapi
 from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import json_body, now
 from ...web.plumbing import csrf
-from . import add_section, bp
+from . import add_hall_page, add_section, bp
 
-add_section("admin.hours_sites", "Jam layanan", "Opening hours", ("admin", "supervisor"))
+add_section("admin.hours_sites", "Jam layanan", "Opening hours", ("admin", "supervisor"),
+            place=50)
+add_hall_page("admin.hours_page", "Jam", "Hours", ("admin", "supervisor"), place=40)
 openapi.add_operations([
     ("get", "/api/v1/admin/sites/{site}/hours",
      "The hall's weekly windows (WITA, weekday 0 = Monday; with `service`: that service's "

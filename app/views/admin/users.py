@@ -15,7 +15,7 @@ from ...web.plumbing import csrf
 from ...web.responses import page_or_fragment
 from . import add_section, bp
 
-add_section("admin.users_page", "Pengguna", "Staff", ("admin", "supervisor"))
+add_section("admin.users_page", "Pengguna", "Staff", ("admin", "supervisor"), place=70)
 openapi.add_operations([
     ("get", "/api/v1/admin/users", "Staff accounts this caller manages (query: q searches "
      "username, name, hall and role)", "admin; supervisor (operators of own hall)", None,

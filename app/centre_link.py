@@ -27,7 +27,7 @@ import requests
 
 from .clock import UTC
 from .db import database
-from .domain import booking, cases, catalogue_feed, forwarding
+from .domain import booking, catalogue_feed, forwarding, link_rows
 from .models import Site
 
 log = logging.getLogger("mpp.sync")
@@ -217,7 +217,7 @@ class Sender:
         self.thread = threading.Thread(target=self.run, name="mpp-sync-sender", daemon=True)
 
     def start(self):
-        cases.OUTBOX_LISTENERS.append(self.wakeup.set)
+        link_rows.OUTBOX_LISTENERS.append(self.wakeup.set)
         self.thread.start()
         return self
 
@@ -300,7 +300,7 @@ def start_sender(app):
 # --- wiring --------------------------------------------------------------------------
 
 def init_app(app):
-    cases.configure(app.config["MPP_ROLE"])
+    link_rows.configure(app.config["MPP_ROLE"])
     # peewee's DEBUG log prints query parameters, which include NIK and phone numbers
     # (UU 27/2022 PDP): never below INFO, whatever LOG_LEVEL says.
     peewee_log = logging.getLogger("peewee")

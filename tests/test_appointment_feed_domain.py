@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from app.domain import appointment_feed, booking, cases, forwarding
+from app.domain import appointment_feed, booking, forwarding, link_rows
 from app.errors import Conflict
 from app.models import Appointment, CaseUpdate, DayCounter, ForwardingMessage, Site, SlotCounter
 
@@ -19,9 +19,9 @@ from .test_booking import NIKS, SECRET, book
 @pytest.fixture
 def role():
     def set_role(name):
-        cases.configure(name)
+        link_rows.configure(name)
     yield set_role
-    cases.configure("all-in-one")
+    link_rows.configure("all-in-one")
 
 
 def tabang():
@@ -244,12 +244,12 @@ def test_check_in_messages_from_the_wrong_hall_or_unknown_code_are_refused(db, r
     induk = Site.get(Site.code == "induk")
     forged = json.loads(rows[0].body)
     forged["site"] = "induk"
-    results = forwarding.receive_batch(induk, [{"body": cases.canonical(forged)}], MONDAY_9,
+    results = forwarding.receive_batch(induk, [{"body": link_rows.canonical(forged)}], MONDAY_9,
                                  "/nonexistent", 1000)
     assert results[0]["code"] == "wrong_site"
     unknown = json.loads(rows[0].body)
     unknown.update(id="f" * 32, data={**unknown["data"], "code": "ZZZZ2345"})
-    assert receive([ForwardingMessage(body=cases.canonical(unknown))])[0]["code"] == \
+    assert receive([ForwardingMessage(body=link_rows.canonical(unknown))])[0]["code"] == \
         "unknown_appointment"
     assert Appointment.get(Appointment.code == code).status == "booked"
 
@@ -261,8 +261,8 @@ def test_malformed_appointment_messages_are_refused_not_crashed(db, role):
                 {"code": ["x"], "at": "2026-11-30T01:00:00"}, {}]
     messages = []
     for n, data in enumerate(bad_data):
-        messages.append({"body": cases.canonical({**good, "id": f"{n:032x}", "data": data})})
-    messages.append({"body": cases.canonical({**good, "id": "e" * 32,
+        messages.append({"body": link_rows.canonical({**good, "id": f"{n:032x}", "data": data})})
+    messages.append({"body": link_rows.canonical({**good, "id": "e" * 32,
                                               "kind": "appointment.no_show",
                                               "data": {"code": code}})})
     results = forwarding.receive_batch(tabang(), messages, MONDAY_9, "/nonexistent", 1000)
@@ -354,7 +354,7 @@ def test_a_message_refused_at_parse_time_is_answered_with_its_id(db, role):
     settled (refused), or the hall would re-send it forever and block its queue."""
     code, rows = _hall_checked_in(role)
     unknown = {**json.loads(rows[0].body), "id": "a" * 32, "kind": "appointment.teleported"}
-    results = forwarding.receive_batch(tabang(), [{"body": cases.canonical(unknown)}], MONDAY_9,
+    results = forwarding.receive_batch(tabang(), [{"body": link_rows.canonical(unknown)}], MONDAY_9,
                                  "/nonexistent", 1000)
     assert [(r["id"], r["status"]) for r in results] == [("a" * 32, "refused")]
     garbage = forwarding.receive_batch(tabang(), [{"body": "{not json"}], MONDAY_9,

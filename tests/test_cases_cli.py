@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from app import centre_link
-from app.domain import queueing
+from app.domain import link_rows, queueing
 from app.models import SyncKey
 
 from .casekit import serving_ticket
@@ -44,7 +44,6 @@ def test_sync_command_site_without_centre(template_dir, tmp_path):
     import shutil
 
     from app import create_app
-    from app.domain import cases
     shutil.copy(template_dir / "mpp.sqlite3", tmp_path / "mpp.sqlite3")
     hall = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "t", "MPP_ROLE": "site",
                        "MPP_SITES": "tabang"})
@@ -52,7 +51,7 @@ def test_sync_command_site_without_centre(template_dir, tmp_path):
         result = hall.test_cli_runner().invoke(args=["mpp", "sync"])
         assert result.exit_code != 0 and "CENTRAL_URL" in result.output
     finally:
-        cases.configure("all-in-one")
+        link_rows.configure("all-in-one")
 
 
 @pytest.mark.slow

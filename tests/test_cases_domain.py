@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.domain import attachments, cases, codes, forwarding, nik, queueing
+from app.domain import attachments, cases, codes, forwarding, link_rows, nik, queueing
 from app.errors import Conflict, Forbidden, Invalid
 from app.models import Case, CaseEvent, CaseUpdate, ForwardingMessage, InboxMessage, Site, Ticket
 
@@ -217,7 +217,7 @@ def test_attachment_only_by_the_halls_staff(db, store):
 # --- exactly-once receipt at the centre ------------------------------------------------
 
 def _as_central():
-    cases.configure("central")
+    link_rows.configure("central")
 
 
 def test_receive_is_idempotent_and_refuses_a_changed_body(db, store):
@@ -230,7 +230,7 @@ def test_receive_is_idempotent_and_refuses_a_changed_body(db, store):
     assert again[0]["status"] == "duplicate"
     changed = json.loads(wire[0]["body"])
     changed["data"]["notes"] = "something else"
-    forged = [{"body": cases.canonical(changed)}]
+    forged = [{"body": link_rows.canonical(changed)}]
     result = forwarding.receive_batch(site, forged, MONDAY_9, store, 1 << 20)[0]
     assert result == {"id": changed["id"], "status": "refused", "code": "message_conflict",
                       "message": result["message"]}
@@ -246,7 +246,7 @@ def test_a_hall_cannot_write_another_halls_case(db, store):
     assert result["status"] == "refused" and result["code"] == "wrong_site"
     body = json.loads(wire[0]["body"])
     body["site"] = "kota-bangun"
-    result = forwarding.receive_batch(other, [{"body": cases.canonical(body)}], MONDAY_9,
+    result = forwarding.receive_batch(other, [{"body": link_rows.canonical(body)}], MONDAY_9,
                                        store, 1 << 20)[0]
     assert result["code"] == "tracking_code_clash"
     assert InboxMessage.select().count() == 0
@@ -261,7 +261,7 @@ def test_central_feed_sequence_per_hall(db):
         cases.set_status_central(case.tracking_code, "processing", at(30, 10),
                                  user("officer.disdukcapil"))
     finally:
-        cases.configure("all-in-one")
+        link_rows.configure("all-in-one")
     page = forwarding.updates_since(case.site, 0)
     assert [u["seq"] for u in page["updates"]] == [1, 2]
     assert [u["body"]["event"]["status"] for u in page["updates"]] == ["forwarded",
@@ -285,7 +285,7 @@ def test_a_run_of_new_cases_takes_the_multi_row_path(db):
         results = forwarding.receive_batch(site, wire, MONDAY_9, "/x", 10)
         again = forwarding.receive_batch(site, wire[:5] + wire[28:], MONDAY_9, "/x", 10)
     finally:
-        cases.configure("all-in-one")
+        link_rows.configure("all-in-one")
     assert [r["status"] for r in results] == ["stored"] * 30
     assert [r["status"] for r in again] == ["duplicate"] * 7
     stored = {c.tracking_code: (c.requirements, c.applicant_nik) for c in Case.select()}
@@ -320,8 +320,8 @@ def test_attachment_checksum_verified_on_arrival(db, store, tmp_path):
     html = b"<html><script>alert(1)</script></html>"
     meta = json.loads(attached.body)
     meta["data"].update(sha256=hashlib.sha256(html).hexdigest(), size=len(html))
-    meta["id"] = cases.new_uid()
-    forged = [{"body": cases.canonical(meta), "content": base64.b64encode(html).decode()}]
+    meta["id"] = link_rows.new_uid()
+    forged = [{"body": link_rows.canonical(meta), "content": base64.b64encode(html).decode()}]
     result = forwarding.receive_batch(site, forged, MONDAY_9, centre_store, 1 << 20)[0]
     assert result["code"] == "unsupported_file"
     right = [{"body": attached.body, "content": base64.b64encode(data).decode()}]

@@ -9,7 +9,7 @@ import pytest
 
 from app import centre_link
 from app.db import database
-from app.domain import cases
+from app.domain import link_rows
 from app.models import Case, ForwardingMessage, InboxMessage
 
 from .casekit import NIK, bomb_png, pdf_bytes, png_bytes
@@ -259,7 +259,7 @@ def test_site_role_has_no_centre_endpoints(template_dir, tmp_path):
         assert c.post("/api/v1/sync/cases", json={}).status_code == 404
         assert c.get("/api/v1/central/cases").status_code in (401, 404)
     finally:
-        cases.configure("all-in-one")
+        link_rows.configure("all-in-one")
 
 
 # --- officers ------------------------------------------------------------------------

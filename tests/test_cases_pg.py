@@ -8,7 +8,7 @@ import pytest
 
 from app import create_app
 from app.db import database, write_transaction
-from app.domain import cases, forwarding
+from app.domain import forwarding, link_rows
 from app.models import Site
 
 pytestmark = [pytest.mark.postgres]
@@ -24,7 +24,7 @@ def pg_app(pg_database, tmp_path):
         setup(load_demo=True)
     database.connect(reuse_if_open=True)
     yield app
-    cases.configure("all-in-one")
+    link_rows.configure("all-in-one")
     if not database.is_closed():
         database.close()
     database.obj.close_all()
@@ -35,7 +35,7 @@ def _writer(label, started=None, release=None, done=None):
     try:
         site_id = Site.get(Site.code == "tabang").id
         with write_transaction():
-            seq = cases.feed(site_id, "case.status", {"n": label}, NAIVE).seq
+            seq = link_rows.feed(site_id, "case.status", {"n": label}, NAIVE).seq
             if started:
                 started.set()
             if release:

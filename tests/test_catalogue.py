@@ -6,7 +6,15 @@ import datetime as dt
 import pytest
 
 from app import events
-from app.domain import audit, booking, calendar, cases, catalogue, catalogue_feed, queueing
+from app.domain import (
+    audit,
+    booking,
+    calendar,
+    catalogue,
+    catalogue_feed,
+    link_rows,
+    queueing,
+)
 from app.errors import Conflict, Invalid, NotFound
 from app.models import (
     Appointment,
@@ -381,13 +389,13 @@ def test_closure_over_booked_appointments_counts_then_cancels_them(db):
 
 
 def test_cancelled_by_a_closure_goes_down_the_feed(db):
-    cases.configure("central")
+    link_rows.configure("central")
     try:
         appt = book("09:00", day="2026-12-01", nik=NIKS[0])
         catalogue.create_closure(ADMIN, MONDAY_9, site(), "2026-12-01", None,
                                  "Pemadaman listrik", confirm=True)
     finally:
-        cases.configure("all-in-one")
+        link_rows.configure("all-in-one")
     feed = list(CaseUpdate.select().order_by(CaseUpdate.seq))
     assert [(u.kind, u.body["code"], u.body["status"]) for u in feed
             if u.kind.startswith("appointment.")][-1] == (
@@ -400,13 +408,13 @@ def test_cancelled_by_a_closure_goes_down_the_feed(db):
 
 def test_a_hall_node_cannot_cancel_appointments_itself(db):
     book("09:00", day="2026-12-01", nik=NIKS[0])
-    cases.configure("site")
+    link_rows.configure("site")
     try:
         with pytest.raises(Conflict) as exc:
             catalogue.create_closure(SUPERVISOR, MONDAY_9, site(), "2026-12-01", None,
                                      "Pemadaman listrik", confirm=True)
     finally:
-        cases.configure("all-in-one")
+        link_rows.configure("all-in-one")
     assert exc.value.code == "book_at_centre"
     assert Closure.select().count() == 0
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from app.db import write_transaction
-from app.domain import cases, catalogue_feed, forwarding
+from app.domain import catalogue_feed, forwarding, link_rows
 from app.models import (
     CaseUpdate,
     CatalogueVersion,
@@ -31,9 +31,9 @@ def bump(site_ids=None, now=MONDAY_9):
 
 @pytest.fixture
 def central():
-    cases.configure("central")
+    link_rows.configure("central")
     yield
-    cases.configure("all-in-one")
+    link_rows.configure("all-in-one")
 
 
 def test_all_in_one_every_hall_runs_the_new_version_at_once(db):
@@ -133,12 +133,12 @@ def test_a_closure_decided_at_the_hall_stays_the_halls(db):
     version, and the centre's next catalogue does not remove it."""
     from app.domain import audit, catalogue
     supervisor = audit.Actor("supervisor.tabang", "supervisor", "tabang")
-    cases.configure("site")
+    link_rows.configure("site")
     try:
         catalogue.create_closure(supervisor, MONDAY_9, tabang(), "2026-12-02", None,
                                  "Rapat warga")
     finally:
-        cases.configure("all-in-one")
+        link_rows.configure("all-in-one")
     assert Closure.get(Closure.reason == "Rapat warga").origin == "hall"
     assert catalogue_feed.current_version()["version"] == 0
     _apply(catalogue_feed.snapshot(tabang(), 3))

@@ -5,7 +5,7 @@ Who owns what:
 - The centre (`central`) owns booking: slot capacity, the daily quota, the one-booking-
   per-NIK rule. Every booking, reschedule or cancellation of a hall's appointment (and a
   check-in made at the centre itself) writes a feed row for that hall in the booking's own
-  transaction (cases.feed: per-hall sequence in commit order). The row carries what the
+  transaction (link_rows.feed: per-hall sequence in commit order). The row carries what the
   hall needs to check the citizen in offline: code, service, slot, name, masked NIK, the
   NIK HMAC, status. Never the phone or e-mail.
 - A hall (`site`) keeps a copy for check-in only. Applying the feed upserts the copy by
@@ -35,8 +35,8 @@ import peewee as pw
 from ..clock import as_utc_naive
 from ..db import database, lock_rows
 from ..errors import Conflict
-from ..models import Appointment, FeedCounter, ForwardingMessage, Service, Site
-from . import cases, forwarding
+from ..models import Appointment, FeedCounter, Service, Site
+from . import forwarding, link_rows
 
 log = logging.getLogger("mpp.sync")
 DOWN_KINDS = ("appointment.booked", "appointment.rescheduled", "appointment.cancelled",
@@ -47,7 +47,7 @@ HALL_FACTS = ("checked_in", "no_show")  # statuses only the hall decides
 
 def require_centre() -> None:
     """Booking changes are made where the capacity is counted: not at a hall node."""
-    if cases.role() == "site":
+    if link_rows.role() == "site":
         raise Conflict("Janji temu dipesan, diubah dan dibatalkan di situs MPP Induk, "
                        "bukan di Mini MPP. / Appointments are booked, changed and "
                        "cancelled on the MPP Induk site.", code="book_at_centre")
@@ -55,7 +55,7 @@ def require_centre() -> None:
 
 def hold_feed(site_id: int) -> None:
     """At the centre: take the hall's feed counter lock first (see Lock order)."""
-    if cases.role() != "central":
+    if link_rows.role() != "central":
         return
     if lock_rows(FeedCounter.select().where(FeedCounter.site == site_id)).first() is None:
         try:
@@ -78,8 +78,8 @@ def payload(appt: Appointment) -> dict:
 
 def changed_at_centre(appt: Appointment, kind: str, now: dt.datetime) -> None:
     """Called in the transaction of every change of an appointment made at the centre."""
-    if cases.role() == "central":
-        cases.feed(appt.site_id, kind, payload(appt), as_utc_naive(now))
+    if link_rows.role() == "central":
+        link_rows.feed(appt.site_id, kind, payload(appt), as_utc_naive(now))
 
 
 # --- the hall: applying the feed -----------------------------------------------------
@@ -133,21 +133,15 @@ for _kind in DOWN_KINDS:
 # --- the hall: what goes up ----------------------------------------------------------
 
 def _outbox(appt: Appointment, kind: str, data: dict, naive: dt.datetime) -> None:
-    message_id = cases.new_uid()
-    for listener in cases.OUTBOX_LISTENERS:
-        database.after_commit(listener)
-    site_code = Site.get_by_id(appt.site_id).code
-    body = cases.canonical({"id": message_id, "kind": kind, "site": site_code,
-                            "tracking_code": appt.code, "data": data})
-    ForwardingMessage.create(message_id=message_id, site=appt.site_id, kind=kind,
-                         tracking_code=appt.code, body=body, created_at=naive)
+    link_rows.outbox(appt.site_id, Site.get_by_id(appt.site_id).code, kind, appt.code, data,
+                     naive)
 
 
 def checked_in(appt: Appointment, ticket_number: str, now: dt.datetime) -> None:
     """In the check-in's transaction: up to the centre (hall, all-in-one), or down to
     the hall (a check-in made at the centre's own kiosk for a hall)."""
     naive = as_utc_naive(now)
-    if cases.role() == "central":
+    if link_rows.role() == "central":
         changed_at_centre(Appointment.get_by_id(appt.id), "appointment.checked_in", now)
         return
     _outbox(appt, "appointment.checked_in",

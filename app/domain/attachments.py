@@ -16,7 +16,7 @@ from ..clock import as_utc_naive
 from ..db import write_transaction
 from ..errors import Conflict, DomainError, Invalid, NotFound
 from ..models import Case, CaseAttachment, User
-from . import cases
+from . import cases, link_rows
 
 MAX_PIXELS = 40_000_000  # a 40-megapixel scan is already far more than a phone photo
 KINDS = {  # content type -> file extension
@@ -121,7 +121,7 @@ def add_attachment(code: str, filename, data: bytes, now: dt.datetime, user: Use
     case = cases.get_case(code)
     cases.require_hall_writer(user, case)
     kind = check_content(data, max_bytes)
-    uid = cases.new_uid()
+    uid = link_rows.new_uid()
     stored_name = f"{uid}.{KINDS[kind]}"
     digest = hashlib.sha256(data).hexdigest()
     path = _write_file(store_dir, stored_name, data)
@@ -136,7 +136,7 @@ def add_attachment(code: str, filename, data: bytes, now: dt.datetime, user: Use
                 uid=uid, case=case, stored_name=stored_name,
                 original_name=display_name(filename), content_type=kind, size=len(data),
                 sha256=digest, uploaded_at=naive, uploaded_by=user.username)
-            if cases.role() != "central":
+            if link_rows.role() != "central":
                 cases._outbox(case, "case.attachment", attachment_payload(attachment), naive)
     except BaseException:
         path.unlink(missing_ok=True)

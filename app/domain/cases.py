@@ -14,8 +14,6 @@ Where changes go depends on the node's role (set once by `configure`):
 NIK and phone stay in the Case row: never in a log line, a URL or a public answer.
 """
 import datetime as dt
-import json
-import uuid
 
 import peewee as pw
 
@@ -27,15 +25,13 @@ from ..models import (
     Case,
     CaseAttachment,
     CaseEvent,
-    CaseUpdate,
-    FeedCounter,
     ForwardingMessage,
     Service,
     Site,
     Ticket,
     User,
 )
-from . import accounts, audit, calendar, codes, queueing
+from . import accounts, audit, calendar, codes, link_rows, queueing
 from . import nik as nik_rules
 
 STATUSES = {
@@ -62,27 +58,6 @@ HALL_STATUSES = ("picked_up",)  # the citizen collects at the hall
 
 # Tracking codes: 2 letters from the service, then 8 readable symbols: 40 random bits.
 CODE_SYMBOLS = 8
-ROLE = {"name": "all-in-one"}
-# Called after a transaction that wrote outbox messages commits (the sender's wake-up).
-OUTBOX_LISTENERS = []
-
-
-def configure(role: str) -> None:
-    ROLE["name"] = role
-
-
-def role() -> str:
-    return ROLE["name"]
-
-
-def new_uid() -> str:
-    return uuid.uuid4().hex
-
-
-def canonical(data) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
 # --- tracking codes ------------------------------------------------------------------
 
 def code_prefix(service: Service) -> str:
@@ -282,7 +257,7 @@ def open_case(ticket_id: str, service: Service, applicant: dict, requirements,
                          site_code=ticket.site.code,
                          after={"service": service.code, "ticket": ticket.number,
                                 "applicant_nik": nik, "applicant_phone": phone})
-        if role() == "central":
+        if link_rows.role() == "central":
             _centre_change(case, "forwarded", naive, note="Diterima langsung di MPP Induk")
         else:
             _outbox(case, "case.opened", case_payload(case, [event]), naive)
@@ -307,7 +282,7 @@ def _insert_case(ticket, service, name, nik, phone, checklist, notes, naive, use
 
 def _event(case: Case, status: str, naive: dt.datetime, note: str = "", missing: str = "",
            by: str = "", place: str = "hall", uid: str | None = None) -> CaseEvent:
-    return CaseEvent.create(uid=uid or new_uid(), case=case, status=status, at=naive,
+    return CaseEvent.create(uid=uid or link_rows.new_uid(), case=case, status=status, at=naive,
                             note=note, missing=missing, by=by, place=place)
 
 
@@ -330,44 +305,8 @@ def case_payload(case: Case, events: list[CaseEvent]) -> dict:
 # --- where changes go ----------------------------------------------------------------
 
 def _outbox(case: Case, kind: str, data: dict, naive: dt.datetime) -> ForwardingMessage:
-    message_id = new_uid()
-    for listener in OUTBOX_LISTENERS:
-        database.after_commit(listener)
-    body = canonical({"id": message_id, "kind": kind, "site": case.site.code,
-                      "tracking_code": case.tracking_code, "data": data})
-    return ForwardingMessage.create(message_id=message_id, site=case.site_id, kind=kind,
-                                tracking_code=case.tracking_code, body=body,
-                                created_at=naive)
-
-
-def feed(site_id: int, kind: str, body: dict, naive: dt.datetime) -> CaseUpdate:
-    """A row the hall will pull. The per-hall counter row is locked until commit, so a
-    hall's feed sequence is also its commit order: a cursor never skips a row."""
-    counter = lock_rows(FeedCounter.select().where(FeedCounter.site == site_id)).first()
-    if counter is None:
-        try:
-            with database.atomic():
-                FeedCounter.create(site=site_id, last_seq=0)
-        except pw.IntegrityError:
-            pass
-        counter = lock_rows(FeedCounter.select().where(FeedCounter.site == site_id)).get()
-    seq = counter.last_seq + 1
-    FeedCounter.update(last_seq=seq).where(FeedCounter.id == counter.id).execute()
-    return CaseUpdate.create(site=site_id, seq=seq, kind=kind, body=body, created_at=naive)
-
-
-def feed_many(site_id: int, kind: str, bodies: list[dict], naive: dt.datetime) -> None:
-    """feed() for many rows of one hall, under one lock of its counter."""
-    if not bodies:
-        return
-    first = feed(site_id, kind, bodies[0], naive).seq
-    rows = [{"site": site_id, "seq": first + n, "kind": kind, "body": body,
-             "created_at": naive} for n, body in enumerate(bodies[1:], 1)]
-    for chunk in pw.chunked(rows, 100):
-        CaseUpdate.insert_many(chunk).execute()
-    if rows:
-        FeedCounter.update(last_seq=first + len(rows)).where(
-            FeedCounter.site == site_id).execute()
+    return link_rows.outbox(case.site_id, case.site.code, kind, case.tracking_code, data,
+                            naive)
 
 
 def _centre_change(case: Case, status: str, naive: dt.datetime, note: str = "",
@@ -379,8 +318,8 @@ def _centre_change(case: Case, status: str, naive: dt.datetime, note: str = "",
     case.save(only=[Case.status, Case.updated_at, Case.missing])
     event = _event(case, status, naive, note=note, missing=case.missing, by=by,
                    place="central", uid=uid)
-    if role() == "central":
-        feed(case.site_id, "case.status", {"tracking_code": case.tracking_code,
+    if link_rows.role() == "central":
+        link_rows.feed(case.site_id, "case.status", {"tracking_code": case.tracking_code,
                                            "event": event_payload(event)}, naive)
     return event
 
@@ -445,8 +384,8 @@ def set_status_hall(code: str, status: str, now: dt.datetime, user: User,
         case.status, case.updated_at = status, naive
         case.save(only=[Case.status, Case.updated_at])
         event = _event(case, status, naive, note=note, by=user.username, place="hall")
-        if role() == "central":
-            feed(case.site_id, "case.status", {"tracking_code": case.tracking_code,
+        if link_rows.role() == "central":
+            link_rows.feed(case.site_id, "case.status", {"tracking_code": case.tracking_code,
                                                "event": event_payload(event)}, naive)
         else:
             _outbox(case, "case.status", {"event": event_payload(event)}, naive)

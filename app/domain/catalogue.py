@@ -31,7 +31,7 @@ from ..models import (
     SiteService,
     random_id,
 )
-from . import audit, booking, calendar, cases, catalogue_feed, queueing
+from . import audit, booking, calendar, catalogue_feed, link_rows, queueing
 
 AGENCY_CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 SERVICE_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}")
@@ -55,7 +55,7 @@ def _announce(sites, now: dt.datetime, centre_owned: bool = True) -> None:
 def closure_origin() -> str:
     """A closure decided on a hall's own box is the hall's; anywhere else (the centre,
     all-in-one) it is part of the centre's catalogue and goes down to the halls."""
-    return "hall" if cases.role() == "site" else "centre"
+    return "hall" if link_rows.role() == "site" else "centre"
 
 
 def _all_sites() -> list[Site]:

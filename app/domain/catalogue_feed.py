@@ -30,7 +30,7 @@ from ..models import (
     Site,
     SiteService,
 )
-from . import cases, forwarding
+from . import forwarding, link_rows
 
 log = logging.getLogger("mpp.catalogue")
 KIND = "catalogue"
@@ -79,8 +79,8 @@ def changed(site_ids: list[int] | None, now: dt.datetime) -> int:
     sites = list(Site.select() if site_ids is None
                  else Site.select().where(Site.id.in_(site_ids)))
     for site in sites:
-        if cases.role() == "central":
-            cases.feed(site.id, KIND, snapshot(site, version), naive)
+        if link_rows.role() == "central":
+            link_rows.feed(site.id, KIND, snapshot(site, version), naive)
         else:  # one database: the hall runs the new catalogue now
             _set_site_version(site.id, version, naive)
         events.publish_after_commit(site.code, {"type": "catalogue_changed",

@@ -12,7 +12,7 @@ acknowledgement, so a lost acknowledgement means a re-send, which is a duplicate
 No skipped rows: the sender re-scans the undelivered rows of its outbox on every pass
 (oldest first) instead of keeping a cursor, so a row that commits after a later one is
 sent on the next pass. Downwards, the centre's feed sequence is assigned under a lock
-held until commit (cases.feed), so the hall's cursor cannot pass an uncommitted row.
+held until commit (link_rows.feed), so the hall's cursor cannot pass an uncommitted row.
 """
 import base64
 import datetime as dt
@@ -38,7 +38,7 @@ from ..models import (
     SyncNonce,
     SyncState,
 )
-from . import attachments, cases
+from . import attachments, cases, link_rows
 from . import nik as nik_rules
 
 log = logging.getLogger("mpp.sync")
@@ -440,15 +440,15 @@ def _store_new_cases(site, items, naive, services) -> list[dict]:
                            "at": dt.datetime.fromisoformat(e["at"]),
                            "note": str(e.get("note", ""))[:1000], "missing": "",
                            "by": str(e.get("by", ""))[:80], "place": "hall"})
-        forwarded = {"uid": cases.new_uid(), "status": "forwarded", "at": naive.isoformat(),
+        forwarded = {"uid": link_rows.new_uid(), "status": "forwarded", "at": naive.isoformat(),
                      "note": "Diterima MPP Induk", "missing": "", "by": "",
                      "place": "central"}
         events.append(dict(forwarded, case=case_ids[code], at=naive))
         feed_bodies.append({"tracking_code": code, "event": forwarded})
     for chunk in pw.chunked(events, 100):
         CaseEvent.insert_many(chunk).execute()
-    if cases.role() == "central":
-        cases.feed_many(site.id, "case.status", feed_bodies, naive)
+    if link_rows.role() == "central":
+        link_rows.feed_many(site.id, "case.status", feed_bodies, naive)
     return [{"id": message_id, "status": "stored"} for message_id in ids]
 
 

@@ -27,7 +27,13 @@ import requests
 
 from .clock import UTC
 from .db import database
-from .domain import booking, catalogue_feed, forwarding, link_rows
+from .domain import (
+    booking,
+    catalogue_feed,
+    forwarding,
+    hall_state,  # noqa: F401  (the centre's receiver of a hall's reports)
+    link_rows,
+)
 from .models import Site
 
 log = logging.getLogger("mpp.sync")

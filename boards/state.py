@@ -7,7 +7,7 @@ address of a call, and the hall's waiting counts after any change to the queue.
 import datetime as dt
 
 from app.clock import iso, local_day
-from app.domain import queueing
+from app.domain import audit, hall_state, queueing
 from app.models import Counter, CounterService, Service, Site, Ticket, TicketEvent
 
 from . import audio, speech
@@ -150,7 +150,6 @@ def update_board(site: Site, now: dt.datetime, actor=None,
     `board.update`, in the change's transaction."""
     from app import events
     from app.db import write_transaction
-    from app.domain import audit
     from app.errors import Invalid
 
     changes = {}
@@ -176,6 +175,7 @@ def update_board(site: Site, now: dt.datetime, actor=None,
         if new:
             audit.record(actor or audit.SYSTEM, "board.update", f"board {site.code}", now,
                          site_code=site.code, before=old, after=new)
+            hall_state.changed(site.id, now)
         if "running_text" in changes:
             events.publish_after_commit(site.code, {
                 "type": "running_text", "text": changes["running_text"], "at": iso(now),

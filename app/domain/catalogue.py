@@ -31,7 +31,7 @@ from ..models import (
     SiteService,
     random_id,
 )
-from . import audit, booking, calendar, catalogue_feed, link_rows, queueing
+from . import audit, booking, calendar, catalogue_feed, hall_state, link_rows, queueing
 
 AGENCY_CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 SERVICE_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}")
@@ -48,6 +48,8 @@ def _announce(sites, now: dt.datetime, centre_owned: bool = True) -> None:
     if centre_owned:
         catalogue_feed.changed([s.id for s in sites], now)
         return
+    for site in sites:  # the hall's own decision: reported up to the centre
+        hall_state.changed(site, now)
     for code in sorted({s.code for s in sites}):
         publish_after_commit(code, {"type": "catalogue_changed", "at": iso(now)})
 

@@ -16,7 +16,7 @@ from ..clock import iso
 from ..db import lock_rows, write_transaction
 from ..errors import Conflict, Invalid
 from ..models import Counter, CounterService, Service, Site, SiteService
-from . import audit, queueing
+from . import audit, hall_state, queueing
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 MAX_NUMBER = 999
@@ -124,6 +124,7 @@ def _set_services(counter: Counter, services: list[Service]) -> None:
 
 def _changed(site: Site, now: dt.datetime) -> None:
     events.publish_after_commit(site.code, {"type": "catalogue_changed", "at": iso(now)})
+    hall_state.changed(site, now)
 
 
 def create_counter(actor: audit.Actor, site: Site, values: dict,

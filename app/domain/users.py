@@ -23,7 +23,7 @@ from ..clock import as_utc_naive, iso
 from ..db import write_transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import Agency, ApiToken, Site, User
-from . import audit, passwords
+from . import audit, hall_state, passwords
 from .accounts import hash_password
 
 ROLES = ("admin", "supervisor", "operator", "officer")
@@ -222,6 +222,7 @@ def create_user(actor: audit.Actor, now: dt.datetime, username: str, name: str, 
             audit.record(actor, "user.create", f"user {username}", now,
                          site_code=site_obj.code if site_obj else "",
                          after={"username": username, **_trail(user)})
+            hall_state.changed(site_obj, now)
     return Created(user, one_time)
 
 
@@ -279,6 +280,8 @@ def update_user(actor: audit.Actor, now: dt.datetime, username: str, *,
             audit.record(actor, "user.enable" if after["active"] else "user.disable",
                          label, now, site_code=site_code, before={"active": before["active"]},
                          after={"active": after["active"]})
+        if new or before["active"] != after["active"]:
+            hall_state.changed(user.site_id, now)
     return user
 
 

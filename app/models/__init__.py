@@ -14,7 +14,7 @@ dates.
 - booking: BookingSetting, SlotCounter, DayCounter, Appointment
 - cases: Case, CaseEvent, CaseAttachment
 - forwarding: ForwardingMessage, SyncState, InboxMessage, SyncNonce, SyncKey,
-  FeedCounter, CaseUpdate
+  FeedCounter, CaseUpdate, HallState
 - printing: Kiosk, PrintJob
 - mail: MailMessage
 - ratelimit: RateCounter
@@ -39,6 +39,7 @@ from .forwarding import (
     CaseUpdate,
     FeedCounter,
     ForwardingMessage,
+    HallState,
     InboxMessage,
     SyncKey,
     SyncNonce,
@@ -52,7 +53,7 @@ from .ratelimit import RateCounter
 __all__ = [
     "Agency", "ApiToken", "Appointment", "AuditEntry", "BookingSetting", "Case",
     "CaseAttachment", "CaseEvent", "CaseUpdate", "CatalogueVersion", "Closure", "Counter",
-    "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "InboxMessage",
+    "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "HallState", "InboxMessage",
     "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "NumberSequence", "OpeningWindow",
     "PrintJob", "RateCounter", "Service", "Site", "SiteService", "SlotCounter", "SyncKey",
     "SyncNonce", "SyncState", "Ticket", "TicketEvent", "User", "random_id",

@@ -93,3 +93,12 @@ class CaseUpdate(BaseModel):
 
     class Meta:
         indexes = ((("site", "seq"), True),)
+
+
+class HallState(BaseModel):
+    """At the centre: the newest report of what a hall decides itself (counters, kiosks,
+    board settings, its own closures, its staff), as the hall sent it."""
+    site = pw.ForeignKeyField(Site, unique=True)
+    taken_at = pw.DateTimeField()  # when the hall took the snapshot (naive UTC)
+    state = JSONField()
+    received_at = pw.DateTimeField()

@@ -8,7 +8,7 @@ import peewee as pw
 from .. import events
 from ..clock import iso
 from ..db import write_transaction
-from ..domain import audit
+from ..domain import audit, hall_state
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Kiosk, Site
 from ..models.printing import PAPER_WIDTHS, PRINT_MODES, QR_MODES
@@ -110,6 +110,7 @@ def _audit(actor, now, action, kiosk, before=None, after=None) -> None:
                  site_code=kiosk.site.code, before=before, after=after)
     events.publish_after_commit(kiosk.site.code, {"type": "catalogue_changed",
                                                   "at": iso(now)})
+    hall_state.changed(kiosk.site, now)
 
 
 def save_kiosk(site: Site, values: dict, existing_code: str | None = None,

@@ -134,3 +134,31 @@ def test_console_call_reaches_the_board_and_is_announced_in_order(tmp_path):
             browser.close()
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_an_admin_change_reaches_an_open_board_without_a_reload(tmp_path):
+    """A counter renamed at /admin (here through its API) shows on a board that stays
+    open: the change's catalogue_changed event makes it take a new snapshot."""
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    if not shutil.which("chromium"):
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    server = Server(tmp_path / "srv", workers=1, threads=16).start()
+    try:
+        with sync_playwright() as p:
+            browser = launch(p)
+            board = browser.new_page(viewport={"width": 1920, "height": 1080})
+            board.goto(f"{server.url}/boards/tabang")
+            board.wait_for_selector("#board[data-connected='yes']", timeout=10000)
+            assert "Loket Ajaib" not in board.inner_text("#counters")
+            headers = {"Authorization": f"Bearer {server.token('supervisor.tabang')}"}
+            r = requests.patch(f"{server.url}/api/v1/admin/sites/tabang/counters/L2",
+                               json={"name": "Loket Ajaib"}, headers=headers, timeout=10)
+            assert r.status_code == 200, r.text
+            wait_js(board, "document.querySelector('#counters').textContent"
+                           ".includes('Loket Ajaib')", timeout=10)
+            assert board.evaluate("document.location.href").endswith("/boards/tabang")
+            browser.close()
+    finally:
+        server.stop()

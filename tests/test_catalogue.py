@@ -111,7 +111,7 @@ def test_create_a_service(db):
         "code": "ADM-KIA", "name": "Kartu Identitas Anak", "agency": "disdukcapil",
         "prefix": "A", "requirements": ["Akta kelahiran", "KK"], "target_wait_minutes": 20,
         "fee": "Gratis", "processing_days": 1, "standard": "Dasar hukum: ...",
-        "standard_minutes": 10}
+        "standard_minutes": 10, "mini": "yes"}
     assert actions() == ["service.create"]
     # Offered nowhere until a hall turns it on.
     assert not SiteService.select().where(SiteService.service == s).exists()
@@ -122,6 +122,7 @@ def test_create_a_service(db):
     ({"agency": None}, "unknown_agency"), ({"prefix": "ABC"}, "invalid_prefix"),
     ({"prefix": "1"}, "invalid_prefix"), ({"prefix": ""}, "invalid_prefix"),
     ({"target_wait_minutes": -1}, "invalid_field"), ({"processing_days": "dua"}, "invalid_field"),
+    ({"mini": "kadang"}, "invalid_field"),
     ({"requirements": "satu\ndua"}, None),  # the form's text is accepted, one per line
     ({"requirements": [1, 2]}, "invalid_field"), ({"colour": "red"}, "invalid_field"),
     ({"code": "adm kia"}, "invalid_code"), ({"code": "ADM-KTP"}, "duplicate_code")])

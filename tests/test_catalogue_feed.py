@@ -151,3 +151,16 @@ def test_admin_changes_raise_the_version(db):
     catalogue.create_closure(admin, MONDAY_9, tabang(), "2026-12-02", None, "Banjir")
     assert catalogue_feed.current_version()["version"] == 1
     assert Closure.get(Closure.reason == "Banjir").origin == "centre"
+
+
+def test_the_demo_is_loaded_as_seed_data(db):
+    """The demo goes through the admin verbs (counters keep the order they were given),
+    but as seed data: no audit entry, no catalogue version, nothing reported up."""
+    from app.models import AuditEntry, Counter, CounterService, ForwardingMessage
+    l2 = Counter.get((Counter.site == tabang()) & (Counter.code == "L2"))
+    served = [(link.position, link.service.code) for link in CounterService.select()
+              .where(CounterService.counter == l2).order_by(CounterService.position)]
+    assert served == [(0, "IZN-NIB"), (1, "PTN-SK"), (2, "KUA-NIKAH"), (3, "INFO")]
+    assert AuditEntry.select().count() == 0
+    assert catalogue_feed.current_version()["version"] == 0
+    assert ForwardingMessage.select().count() == 0

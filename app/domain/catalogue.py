@@ -145,7 +145,10 @@ def _offering_sites_of_agency(agency: Agency) -> list[Site]:
 # --- services ----------------------------------------------------------------------------
 
 SERVICE_FIELDS = ("name", "agency", "prefix", "requirements", "target_wait_minutes", "fee",
-                  "processing_days", "standard", "standard_minutes")
+                  "processing_days", "standard", "standard_minutes", "mini")
+# Whether a Mini MPP takes the service: fully, as an intake forwarded to the Induk, or not.
+MINI_MODES = {"yes": "Dilayani di Mini MPP", "intake": "Diterima, diproses di MPP Induk",
+              "no": "Hanya di MPP Induk"}
 
 
 def service_dict(service: Service) -> dict:
@@ -153,7 +156,7 @@ def service_dict(service: Service) -> dict:
             "prefix": service.prefix, "requirements": list(service.requirements or []),
             "target_wait_minutes": service.target_wait_minutes, "fee": service.fee,
             "processing_days": service.processing_days, "standard": service.standard,
-            "standard_minutes": service.standard_minutes}
+            "standard_minutes": service.standard_minutes, "mini": service.mini}
 
 
 def services(search: str = "") -> list[Service]:
@@ -225,6 +228,11 @@ def _clean_service(values: dict, current: dict) -> dict:
     if "standard" in values:
         out["standard"] = _text(values["standard"], "standard", "Standar pelayanan",
                                 20_000, required=False)
+    if "mini" in values:
+        if values["mini"] not in MINI_MODES:
+            raise Invalid("Layanan di Mini MPP: yes, intake atau no.", code="invalid_field",
+                          field="mini", allowed=sorted(MINI_MODES))
+        out["mini"] = values["mini"]
     return out
 
 

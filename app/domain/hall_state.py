@@ -22,7 +22,7 @@ from ..models import (
     Site,
     User,
 )
-from . import forwarding, link_rows
+from . import forwarding, link_rows, seed
 
 KIND = "hall.state"
 
@@ -56,7 +56,7 @@ def snapshot(site: Site) -> dict:
 def changed(site: Site | int | None, now: dt.datetime) -> None:
     """Inside the transaction of a hall's own decision: at a hall's box, its local state
     goes up to the centre; anywhere else nothing (the centre has the rows)."""
-    if site is None or link_rows.role() != "site":
+    if site is None or link_rows.role() != "site" or seed.active():
         return
     if not isinstance(site, Site):
         site = Site.get_by_id(site)

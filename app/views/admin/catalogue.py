@@ -141,11 +141,14 @@ def _service_form(service=None, values=None, error="", status=200, field_name=""
         values = {**values, "requirements": "\n".join(values["requirements"])}
     return render_template("admin/catalogue_service_form.html", user=signed_in_user(),
                            service=service, values=values, agencies=catalogue.agencies(),
-                           error=error, error_field=field_name), status
+                           mini_modes=catalogue.MINI_MODES, error=error,
+                           error_field=field_name), status
 
 
 def _form_values() -> dict:
-    return {name: request.form.get(name, "") for name in catalogue.SERVICE_FIELDS}
+    values = {name: request.form.get(name, "") for name in catalogue.SERVICE_FIELDS}
+    values["mini"] = values["mini"] or "yes"  # a form from before the field existed
+    return values
 
 
 @bp.get("/admin/layanan/baru")

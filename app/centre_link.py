@@ -278,7 +278,7 @@ class Sender:
 def _dead_owner(owner: str) -> bool:
     """A lease held by a process of this box that no longer runs (hall restarted)."""
     pid = owner.partition(":")[0]
-    if not pid.isdigit():
+    if not pid.isdecimal():
         return False
     try:
         os.kill(int(pid), 0)

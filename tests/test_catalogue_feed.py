@@ -53,7 +53,8 @@ def test_the_centre_feeds_the_affected_hall_its_whole_catalogue(db, central):
     offered = {o["service"] for o in body["offer"] if o["active"]}
     assert "ADM-KTP" in offered
     assert {w["weekday"] for w in body["windows"]} >= {0, 1, 2, 3, 4}
-    assert catalogue_feed.site_versions().get("tabang") is None  # not reported yet
+    assert catalogue_feed.site_versions()["tabang"] == 0  # not reported yet
+    assert catalogue_feed.behind() == {"tabang"}
 
 
 def _apply(body, now=MONDAY_9):
@@ -164,3 +165,62 @@ def test_the_demo_is_loaded_as_seed_data(db):
     assert AuditEntry.select().count() == 0
     assert catalogue_feed.current_version()["version"] == 0
     assert ForwardingMessage.select().count() == 0
+
+
+def test_a_section_missing_from_the_body_is_left_as_it_is(db):
+    windows = OpeningWindow.select().where(OpeningWindow.site == tabang()).count()
+    offered = SiteService.select().where((SiteService.site == tabang())
+                                         & SiteService.active).count()
+    body = catalogue_feed.snapshot(tabang(), 4)
+    del body["offer"], body["windows"], body["closures"]
+    _apply(body)
+    assert catalogue_feed.running_version(tabang()) == 4
+    assert OpeningWindow.select().where(OpeningWindow.site == tabang()).count() == windows
+    assert SiteService.select().where((SiteService.site == tabang())
+                                      & SiteService.active).count() == offered
+
+
+def test_an_unreadable_catalogue_is_skipped_and_the_feed_goes_on(db):
+    bad = catalogue_feed.snapshot(tabang(), 5)
+    bad["services"][0]["agency"] = "no-such-agency"
+    bad["windows"] = [{"weekday": "x"}]
+    good = catalogue_feed.snapshot(tabang(), 6)
+    good["services"][0]["name"] = "KK (baru)"
+    applied = forwarding.apply_updates(tabang(), [
+        {"seq": 1, "kind": "catalogue", "body": bad},
+        {"seq": 2, "kind": "catalogue", "body": None},
+        {"seq": 3, "kind": "catalogue", "body": good}], 3, MONDAY_9)
+    assert applied == 3 and forwarding.updates_cursor(tabang().id) == 3
+    assert catalogue_feed.running_version(tabang()) == 6
+    assert Service.get(Service.code == good["services"][0]["code"]).name == "KK (baru)"
+    assert OpeningWindow.select().where(OpeningWindow.site == tabang()).count() > 0
+
+
+def test_the_catalogue_is_not_changed_on_a_halls_box(db):
+    from app.domain import audit, catalogue, halls
+    from app.errors import Conflict
+    admin = audit.Actor("admin", "admin")
+    link_rows.configure("site")
+    try:
+        with pytest.raises(Conflict) as refused:
+            catalogue.rename_agency(admin, MONDAY_9, "disdukcapil", "Disdukcapil Baru")
+        assert refused.value.code == "managed_by_centre"
+        with pytest.raises(Conflict):
+            halls.update_site(admin, "tabang", {"name": "Tabang Baru", "kind": "mini",
+                                                "region_code": "64.02.12"}, MONDAY_9)
+        with pytest.raises(Conflict):
+            catalogue.create_closure(admin, MONDAY_9, None, "2026-12-02", None, "Libur")
+    finally:
+        link_rows.configure("all-in-one")
+    assert catalogue_feed.current_version()["version"] == 0
+
+
+def test_the_centre_knows_which_halls_are_behind(db, central):
+    induk = Site.get(Site.code == "induk")
+    bump([tabang().id])
+    bump([induk.id])
+    assert catalogue_feed.behind() == {"tabang", "induk"}
+    catalogue_feed.report(tabang(), 1, MONDAY_9)  # tabang runs all that was meant for it
+    assert catalogue_feed.behind() == {"induk"}
+    catalogue_feed.report(induk, 2, MONDAY_9)
+    assert catalogue_feed.behind() == set()

@@ -31,7 +31,16 @@ from ..models import (
     SiteService,
     random_id,
 )
-from . import audit, booking, calendar, catalogue_feed, hall_state, link_rows, queueing
+from . import (
+    audit,
+    booking,
+    calendar,
+    catalogue_feed,
+    hall_state,
+    link_rows,
+    queueing,
+    seed,
+)
 
 AGENCY_CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 SERVICE_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}")
@@ -52,6 +61,14 @@ def _announce(sites, now: dt.datetime, centre_owned: bool = True) -> None:
         hall_state.changed(site, now)
     for code in sorted({s.code for s in sites}):
         publish_after_commit(code, {"type": "catalogue_changed", "at": iso(now)})
+
+
+def centre_only() -> None:
+    """The catalogue is decided where it lives (the centre, or all-in-one); a hall's box
+    runs the copy it receives, and a change made there would be overwritten."""
+    if link_rows.role() == "site" and not seed.active():  # a seed is the starting copy
+        raise Conflict("Katalog layanan diatur di MPP Induk: ubah di server pusat. "
+                       "(The catalogue is managed at the centre.)", code="managed_by_centre")
 
 
 def closure_origin() -> str:
@@ -108,6 +125,7 @@ def get_agency(code: str) -> Agency:
 
 
 def create_agency(actor: audit.Actor, now: dt.datetime, code, name) -> Agency:
+    centre_only()
     code = _text(code, "code", "Kode instansi", 40).lower()
     if not AGENCY_CODE.fullmatch(code):
         raise Invalid("Kode instansi: 2-40 huruf kecil, angka atau tanda hubung "
@@ -123,6 +141,7 @@ def create_agency(actor: audit.Actor, now: dt.datetime, code, name) -> Agency:
 
 def rename_agency(actor: audit.Actor, now: dt.datetime, code, name) -> Agency:
     """The name only: the code is fixed once created (cases and accounts refer to it)."""
+    centre_only()
     name = _text(name, "name", "Nama instansi")
     with write_transaction():
         agency = get_agency(code)
@@ -229,7 +248,7 @@ def _clean_service(values: dict, current: dict) -> dict:
         out["standard"] = _text(values["standard"], "standard", "Standar pelayanan",
                                 20_000, required=False)
     if "mini" in values:
-        if values["mini"] not in MINI_MODES:
+        if not isinstance(values["mini"], str) or values["mini"] not in MINI_MODES:
             raise Invalid("Layanan di Mini MPP: yes, intake atau no.", code="invalid_field",
                           field="mini", allowed=sorted(MINI_MODES))
         out["mini"] = values["mini"]
@@ -266,6 +285,7 @@ def _offering_site_ids(service: Service) -> list[int]:
 def create_service(actor: audit.Actor, now: dt.datetime, code, **values) -> Service:
     """A new service, offered nowhere yet (each hall's offer is set per hall, where its
     lane is checked)."""
+    centre_only()
     code = _text(code, "code", "Kode layanan", 40).upper()
     if not SERVICE_CODE.fullmatch(code):
         raise Invalid("Kode layanan: 2-40 huruf kapital, angka atau tanda hubung "
@@ -289,6 +309,7 @@ def create_service(actor: audit.Actor, now: dt.datetime, code, **values) -> Serv
 def update_service(actor: audit.Actor, now: dt.datetime, code, **values) -> Service:
     """Change a service (its code is fixed). A new prefix or agency is checked against
     the lanes of every hall that offers the service."""
+    centre_only()
     with write_transaction():
         service = get_service(code)
         before = service_dict(service)
@@ -367,6 +388,7 @@ def set_offer(actor: audit.Actor, now: dt.datetime, site: Site, service: Service
     """Whether the hall offers the service, its daily quota (None = no quota) and the
     share of the quota kept for online booking (None = unchanged). A quota below the
     tickets already issued today is refused."""
+    centre_only()
     if not isinstance(offered, bool):
         raise Invalid("'offered' harus true atau false.", code="invalid_field",
                       field="offered")
@@ -449,7 +471,7 @@ def parse_windows(site: Site, windows) -> list[WindowRow]:
         if not isinstance(item, dict):
             raise Invalid(f"Baris {i + 1} tidak valid.", code="invalid_field", field="windows")
         weekday = item.get("weekday")
-        if isinstance(weekday, str) and weekday.strip().isdigit():
+        if isinstance(weekday, str) and weekday.strip().isdecimal():
             weekday = int(weekday)
         if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
             raise Invalid(f"Baris {i + 1}: hari harus 0-6 (Senin = 0).",
@@ -531,6 +553,7 @@ def set_hours(actor: audit.Actor, now: dt.datetime, site: Site, windows,
               confirm: bool = False) -> tuple[list[WindowRow], int]:
     """Replace the hall's weekly hours (its own and its services'). Returns the new
     hours and the number of appointments cancelled because they fell outside them."""
+    centre_only()
     rows = parse_windows(site, windows)
     with write_transaction():
         before = hours(site)
@@ -629,6 +652,8 @@ def create_closure(actor: audit.Actor, now: dt.datetime, site: Site | None, firs
     None give every hall an extra day off. Booked appointments on those days are
     counted; unless `confirm`, a closure over any is refused with their number;
     confirmed, they are cancelled with the reason."""
+    if site is None:  # an extra day off for every hall is the centre's to give
+        centre_only()
     first = parse_day(first, "from")
     last = first if last is None or last == "" else parse_day(last, "to")
     reason = _text(reason, "reason", "Alasan", 150)
@@ -683,7 +708,7 @@ def delete_closure(actor: audit.Actor, now: dt.datetime, site: Site | None,
     `site` None. Cancelled appointments stay cancelled."""
     with write_transaction():
         query = Closure.select(Closure, Site).join(Site, pw.JOIN.LEFT_OUTER)
-        if isinstance(batch_id, str) and batch_id.startswith("day-") and batch_id[4:].isdigit():
+        if isinstance(batch_id, str) and batch_id.startswith("day-") and batch_id[4:].isdecimal():
             query = query.where((Closure.id == int(batch_id[4:])) & (Closure.batch == ""))
         else:
             query = query.where(Closure.batch == (batch_id or "-"))
@@ -694,6 +719,8 @@ def delete_closure(actor: audit.Actor, now: dt.datetime, site: Site | None,
                            code="unknown_closure")
         gone = batches[0]
         centre_owned = any(row.origin == "centre" for row in query)
+        if centre_owned:  # a hall cannot lift a closure the centre decided
+            centre_only()
         Closure.delete().where(Closure.id.in_([row.id for row in query])).execute()
         audit.record(actor, "closure.delete", f"closure {gone.first.isoformat()}", now,
                      site_code=site.code if site else "",

@@ -68,11 +68,21 @@ def site_versions() -> dict[str, int]:
     return dict(rows)
 
 
+def behind() -> set[str]:
+    """Halls that run an older catalogue than the newest one meant for them."""
+    rows = (CatalogueVersion.select(Site.code).join(Site)
+            .where(CatalogueVersion.site.is_null(False)
+                   & (CatalogueVersion.version < CatalogueVersion.target)).tuples())
+    return {code for (code,) in rows}
+
+
 def changed(site_ids: list[int] | None, now: dt.datetime) -> int:
     """Inside the transaction of a catalogue change: a new version for the halls in
     `site_ids` (None: every hall). Returns the version."""
     if seed.active():
         return 0
+    if link_rows.role() == "site":  # a hall's box: the centre numbers catalogues
+        return running_version(Site.get_by_id(site_ids[0])) if site_ids else 0
     naive = as_utc_naive(now)
     row = _row(None)
     version = row.version + 1
@@ -83,6 +93,7 @@ def changed(site_ids: list[int] | None, now: dt.datetime) -> int:
     for site in sites:
         if link_rows.role() == "central":
             link_rows.feed(site.id, KIND, snapshot(site, version), naive)
+            _set_site_target(site.id, version)
         else:  # one database: the hall runs the new catalogue now
             _set_site_version(site.id, version, naive)
         events.publish_after_commit(site.code, {"type": "catalogue_changed",
@@ -91,9 +102,16 @@ def changed(site_ids: list[int] | None, now: dt.datetime) -> int:
 
 
 def _set_site_version(site_id: int, version: int, naive: dt.datetime) -> None:
+    """The version a hall runs (applied here, or reported to the centre)."""
     row = _row(site_id)
-    (CatalogueVersion.update(version=version, updated_at=naive)
+    (CatalogueVersion.update(version=version, target=max(row.target, version),
+                             updated_at=naive)
      .where(CatalogueVersion.id == row.id).execute())
+
+
+def _set_site_target(site_id: int, version: int) -> None:
+    row = _row(site_id)
+    CatalogueVersion.update(target=version).where(CatalogueVersion.id == row.id).execute()
 
 
 def snapshot(site: Site, version: int) -> dict:
@@ -126,59 +144,76 @@ def snapshot(site: Site, version: int) -> dict:
 def apply_catalogue(site: Site, body: dict, naive: dt.datetime) -> None:
     """At a hall, inside the feed's transaction: the centre's catalogue, if newer than
     the one this hall runs. Rows are updated in place and never deleted, so tickets and
-    cases keep their services; a service the hall no longer offers is switched off."""
-    version = body.get("version")
-    if not isinstance(version, int) or body.get("site", {}).get("code") != site.code:
+    cases keep their services; a service the hall no longer offers is switched off. A
+    section the body lacks is left as it is; a catalogue that cannot be read is skipped
+    (the hall keeps the one it runs) rather than stopping the rest of its feed."""
+    version = body.get("version") if isinstance(body, dict) else None
+    hall = body.get("site") if isinstance(body, dict) else None
+    if not isinstance(version, int) or not isinstance(hall, dict) \
+            or hall.get("code") != site.code:
         log.warning("catalogue for another hall or without a version skipped")
         return
     row = _row(site.id)
     if version <= row.version:
         return
-    agencies = {}
+    try:
+        with database.atomic():
+            _apply_sections(site, body, naive)
+    except (KeyError, TypeError, ValueError, AttributeError, pw.DoesNotExist,
+            pw.IntegrityError):
+        log.warning("catalogue v%s for %s could not be read; the hall keeps v%s",
+                    version, site.code, row.version)
+        return
+    _set_site_version(site.id, version, naive)
+    events.publish_after_commit(site.code, {"type": "catalogue_changed", "version": version,
+                                            "at": iso(naive)})
+
+
+def _apply_sections(site: Site, body: dict, naive: dt.datetime) -> None:
+    agencies = {a.code: a.id for a in Agency.select()}
     for item in body.get("agencies", []):
         agency, _ = Agency.get_or_create(code=item["code"], defaults={"name": item["name"]})
         if agency.name != item["name"]:
             Agency.update(name=item["name"]).where(Agency.id == agency.id).execute()
         agencies[agency.code] = agency.id
-    services = {}
+    services = {s.code: s.id for s in Service.select(Service.id, Service.code)}
     for item in body.get("services", []):
-        values = {f: item.get(f) for f in SERVICE_FIELDS if f in item}
+        values = {f: item[f] for f in SERVICE_FIELDS if f in item}
         values["agency"] = agencies[item["agency"]]
-        service = Service.get_or_none(Service.code == item["code"])
-        if service is None:
-            service = Service.create(code=item["code"], **values)
+        if item["code"] in services:
+            Service.update(**values).where(Service.id == services[item["code"]]).execute()
         else:
-            Service.update(**values).where(Service.id == service.id).execute()
-        services[item["code"]] = service.id
+            services[item["code"]] = Service.create(code=item["code"], **values).id
     Site.update(**{f: body["site"][f] for f in SITE_FIELDS if f in body["site"]}).where(
         Site.id == site.id).execute()
-    offered = {}
-    for item in body.get("offer", []):
-        offered[services[item["service"]]] = item
-    for link in SiteService.select().where(SiteService.site == site):
-        item = offered.pop(link.service_id, None)
-        SiteService.update(active=bool(item and item.get("active", True)),
-                           daily_quota=item.get("daily_quota") if item else link.daily_quota
-                           ).where(SiteService.id == link.id).execute()
-    for service_id, item in offered.items():
-        SiteService.create(site=site, service=service_id, daily_quota=item.get("daily_quota"),
-                           active=item.get("active", True))
-    OpeningWindow.delete().where(OpeningWindow.site == site).execute()
-    for w in body.get("windows", []):
-        OpeningWindow.create(site=site, weekday=w["weekday"],
-                             service=services.get(w["service"]) if w["service"] else None,
-                             opens=dt.time.fromisoformat(w["opens"]),
-                             closes=dt.time.fromisoformat(w["closes"]))
-    Closure.delete().where(((Closure.site == site) | Closure.site.is_null())
-                           & (Closure.origin == "centre")).execute()
-    for c in body.get("closures", []):
-        Closure.create(site=None if c["all_sites"] else site,
-                       day=dt.date.fromisoformat(c["day"]), reason=c["reason"],
-                       services=c.get("services"), batch=c.get("batch", ""),
-                       origin="centre", created_at=naive)
-    _set_site_version(site.id, version, naive)
-    events.publish_after_commit(site.code, {"type": "catalogue_changed", "version": version,
-                                            "at": iso(naive)})
+    if "offer" in body:
+        offered = {services[item["service"]]: item for item in body["offer"]}
+        for link in SiteService.select().where(SiteService.site == site):
+            item = offered.pop(link.service_id, None)
+            SiteService.update(active=bool(item and item.get("active", True)),
+                               daily_quota=item.get("daily_quota") if item
+                               else link.daily_quota).where(SiteService.id == link.id).execute()
+        for service_id, item in offered.items():
+            SiteService.create(site=site, service=service_id,
+                               daily_quota=item.get("daily_quota"),
+                               active=item.get("active", True))
+    if "windows" in body:
+        windows = [{"site": site, "weekday": int(w["weekday"]),
+                    "service": services[w["service"]] if w.get("service") else None,
+                    "opens": dt.time.fromisoformat(w["opens"]),
+                    "closes": dt.time.fromisoformat(w["closes"])} for w in body["windows"]]
+        OpeningWindow.delete().where(OpeningWindow.site == site).execute()
+        for window in windows:
+            OpeningWindow.create(**window)
+    if "closures" in body:
+        closures = [{"site": None if c["all_sites"] else site,
+                     "day": dt.date.fromisoformat(c["day"]), "reason": str(c["reason"]),
+                     "services": c.get("services"), "batch": c.get("batch", ""),
+                     "origin": "centre", "created_at": naive} for c in body["closures"]]
+        Closure.delete().where(((Closure.site == site) | Closure.site.is_null())
+                               & (Closure.origin == "centre")).execute()
+        for closure in closures:
+            Closure.create(**closure)
 
 
 def report(site: Site, version: int, now: dt.datetime) -> None:

@@ -20,7 +20,8 @@ def normalise_phone(value) -> str:
         national = raw[1:]
     else:
         national = ""
-    if not (national.isdigit() and national.startswith("8") and 9 <= len(national) <= 12):
+    if not (national.isascii() and national.isdecimal() and national.startswith("8")
+            and 9 <= len(national) <= 12):
         raise Invalid("Nomor HP tidak valid. Tulis seperti 0812xxxxxxx atau +62812xxxxxxx.",
                       code="invalid_phone", field="phone")
     return "+62" + national

@@ -88,7 +88,7 @@ def validate(site: Site, values: dict, existing: Counter | None) -> tuple[dict, 
     number = values.get("number")
     if isinstance(number, str):
         number = number.strip()
-        number = int(number) if number.isdigit() else (None if not number else number)
+        number = int(number) if number.isdecimal() else (None if not number else number)
     if number is not None:
         if isinstance(number, bool) or not isinstance(number, int) or not (
                 1 <= number <= MAX_NUMBER):

@@ -18,7 +18,7 @@ from ..clock import iso
 from ..db import write_transaction
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Service, Site, SiteService
-from . import audit, booking, catalogue_feed
+from . import audit, booking, catalogue, catalogue_feed
 
 CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 REGION = re.compile(r"^64\.02\.\d{2}$")  # Kemendagri: Kutai Kartanegara's kecamatan
@@ -97,6 +97,7 @@ def validate(values: dict, creating: bool) -> dict:
 
 
 def create_site(actor: audit.Actor, values: dict, now: dt.datetime) -> Site:
+    catalogue.centre_only()  # a hall's identity is the centre's
     clean = validate(values, creating=True)
     try:
         with write_transaction():
@@ -117,6 +118,7 @@ def update_site(actor: audit.Actor, code: str, values: dict, now: dt.datetime) -
     """Change a hall's name, kind, region, contact and active flag (not its code)."""
     if values.get("code") not in (None, "", code):
         _bad("code", "Kode lokasi tidak dapat diubah setelah dibuat.")
+    catalogue.centre_only()
     clean = validate(values, creating=False)
     with write_transaction():
         site = get(code)
@@ -157,7 +159,7 @@ def validate_booking(values: dict) -> dict:
         if name not in values:
             continue
         value = values[name]
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and value.strip().lstrip("-").isdecimal():
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             _bad(name, f"{BOOKING_LABELS[name]} harus bilangan bulat {low}-{high}.")

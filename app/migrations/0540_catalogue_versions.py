@@ -18,6 +18,7 @@ def up(migrator: SchemaMigrator, db):
     class CatalogueVersion(Model):
         site = ForeignKeyField(Site, null=True, unique=True)
         version = BigIntegerField(default=0)
+        target = BigIntegerField(default=0)
         updated_at = DateTimeField(null=True)
         class Meta:
             database = db

@@ -102,4 +102,5 @@ class CatalogueVersion(BaseModel):
     the hall: the last one applied; at the centre: the last one the hall reported)."""
     site = pw.ForeignKeyField(Site, null=True, unique=True)
     version = pw.BigIntegerField(default=0)
+    target = pw.BigIntegerField(default=0)  # the newest version meant for this hall
     updated_at = pw.DateTimeField(null=True)

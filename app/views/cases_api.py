@@ -208,7 +208,7 @@ def sync_updates():
         raise Invalid("'since' dan 'limit' harus bilangan bulat.",
                       code="invalid_field") from None
     reported = request.args.get("catalogue", "")
-    if reported.isdigit() and len(reported) < 18:
+    if reported.isdecimal() and len(reported) < 18:
         catalogue_feed.report(site, int(reported), now())
     return jsonify(forwarding.updates_since(site, since, limit))
 

@@ -45,7 +45,9 @@ def _filters(user) -> dict:
         abort(403)
     site = (request.args.get("site") or "").strip()[:40]
     if user.role == "supervisor":
-        own = user.site.code if user.site_id else ""
+        if not user.site_id:  # a supervisor of no hall reads no hall's trail
+            abort(403)
+        own = user.site.code
         if site and site != own:
             abort(403)
         site = own

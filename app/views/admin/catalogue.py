@@ -201,6 +201,16 @@ def services_api():
                              for s in catalogue.services(request.args.get("q", ""))])
 
 
+def _service_fields(body: dict) -> dict:
+    """The body's service fields; any other key is refused by name (422)."""
+    values = {k: v for k, v in body.items() if k != "code"}
+    unknown = sorted(set(values) - set(catalogue.SERVICE_FIELDS))
+    if unknown:
+        raise Invalid(f"Kolom tidak dikenal: {', '.join(unknown)[:200]}.",
+                      code="invalid_field", field=unknown[0][:40])
+    return values
+
+
 @bp.post("/api/v1/admin/services")
 @csrf.exempt
 @token_required
@@ -208,8 +218,7 @@ def services_api_create():
     _admin(g.api_user)
     body = json_body()
     code = field(body, "code", max_length=40)
-    values = {k: v for k, v in body.items() if k != "code"}
-    service = catalogue.create_service(current_actor(), now(), code, **values)
+    service = catalogue.create_service(current_actor(), now(), code, **_service_fields(body))
     return jsonify(catalogue.service_dict(service)), 201
 
 
@@ -221,8 +230,7 @@ def services_api_update(code):
     body = json_body()
     if "code" in body and body["code"] != code:
         raise Invalid("Kode layanan tidak dapat diubah.", code="code_fixed", field="code")
-    values = {k: v for k, v in body.items() if k != "code"}
-    service = catalogue.update_service(current_actor(), now(), code, **values)
+    service = catalogue.update_service(current_actor(), now(), code, **_service_fields(body))
     return jsonify(catalogue.service_dict(service))
 
 
@@ -251,7 +259,7 @@ def _percent(value: str):
     value = (value or "").strip().rstrip("%").strip()
     if not value:
         return None
-    if not value.isdigit() or int(value) > 100:
+    if not value.isdecimal() or int(value) > 100:
         raise Invalid("Porsi janji temu daring: 0-100 %.", code="invalid_field",
                       field="booking_share")
     return int(value) / 100

@@ -78,7 +78,7 @@ def _page(site, error="", status=200, affected=0, form=None, done=None):
 def closures_page(site_code):
     site = _site(signed_in_user(), site_code)
     done = request.args.get("cancelled")
-    return _page(site, done=int(done) if done and done.isdigit() else None)
+    return _page(site, done=int(done) if done and done.isdecimal() else None)
 
 
 @bp.post("/admin/lokasi/<site_code>/tutup")

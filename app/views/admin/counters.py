@@ -63,7 +63,7 @@ def _form_values() -> dict:
     order = []
     for index, code in enumerate(ticked):
         raw = (request.form.get(f"position-{code}") or "").strip()
-        order.append((int(raw) if raw.isdigit() else 10_000 + index, index, code))
+        order.append((int(raw) if raw.isdecimal() else 10_000 + index, index, code))
     return {"code": request.form.get("code", "")[:40], "name": request.form.get("name", "")[:120],
             "number": request.form.get("number", "")[:6],
             "services": [code[:40] for _, _, code in sorted(order)],

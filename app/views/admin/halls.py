@@ -46,7 +46,8 @@ def halls_page():
     user = signed_in_user()
     return render_template("admin/halls.html", user=user, sites=_visible_sites(user),
                            catalogue=catalogue_feed.current_version(),
-                           running=catalogue_feed.site_versions())
+                           running=catalogue_feed.site_versions(),
+                           behind=catalogue_feed.behind())
 
 
 def _form(site=None, values=None, error=None, field=None, status=200):

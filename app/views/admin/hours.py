@@ -69,7 +69,7 @@ def hours_page(site_code):
     _reader(signed_in_user(), site)
     saved = request.args.get("saved")
     return _page(site, catalogue.hours(site),
-                 saved=int(saved) if saved and saved.isdigit() else None)
+                 saved=int(saved) if saved and saved.isdecimal() else None)
 
 
 def _form_windows() -> list[dict]:
@@ -96,7 +96,7 @@ def hours_save(site_code):
         _rows, cancelled = catalogue.set_hours(current_actor(), now(), site, windows,
                                                confirm=request.form.get("confirm") == "on")
     except DomainError as exc:  # the rows as typed, with why and how many are affected
-        rows = [{**w, "weekday": int(w["weekday"]) if str(w["weekday"]).isdigit() else 0}
+        rows = [{**w, "weekday": int(w["weekday"]) if str(w["weekday"]).isdecimal() else 0}
                 for w in windows]
         return _page(site, [], exc.message, exc.status,
                      exc.detail.get("affected_appointments", 0), typed=rows)

@@ -444,3 +444,17 @@ def test_standards_of_a_hall(db):
     assert passport["hours"] == [("Selasa", "08:00-12:00")]
     ktp = next(i for i in items if i["service"].code == "ADM-KTP")
     assert ktp["hours"] == [("Senin-Kamis", "08:00-15:00"), ("Jumat", "08:00-11:30")]
+
+
+def test_switching_a_service_off_with_bookings_needs_confirmation(db):
+    appt = book("09:00", day="2026-12-01", nik=NIKS[0], email="siti@example.com")
+    with pytest.raises(Conflict) as refused:
+        catalogue.set_offer(ADMIN, MONDAY_9, site(), service(), False)
+    assert refused.value.code == "appointments_affected"
+    assert refused.value.detail["affected_appointments"] == 1
+    assert Appointment.get_by_id(appt.id).status == "booked"
+    result = catalogue.set_offer(ADMIN, MONDAY_9, site(), service(), False, confirm=True)
+    assert result.offered is False
+    assert Appointment.get_by_id(appt.id).status == "cancelled"
+    mail = MailMessage.select().order_by(MailMessage.id.desc()).first()
+    assert "tidak lagi dilayani" in mail.body

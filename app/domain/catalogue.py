@@ -384,10 +384,12 @@ def _share(value) -> float | None:
 
 
 def set_offer(actor: audit.Actor, now: dt.datetime, site: Site, service: Service,
-              offered: bool, daily_quota=None, booking_share=None) -> Offer:
+              offered: bool, daily_quota=None, booking_share=None,
+              confirm: bool = False) -> Offer:
     """Whether the hall offers the service, its daily quota (None = no quota) and the
     share of the quota kept for online booking (None = unchanged). A quota below the
-    tickets already issued today is refused."""
+    tickets already issued today is refused; switching a service off with bookings ahead
+    is refused with their number unless confirmed, and confirmed they are cancelled."""
     centre_only()
     if not isinstance(offered, bool):
         raise Invalid("'offered' harus true atau false.", code="invalid_field",
@@ -404,6 +406,10 @@ def set_offer(actor: audit.Actor, now: dt.datetime, site: Site, service: Service
         if offered:
             _refuse_clash(lane_clash(service.prefix, service.agency.code, [site.id],
                                      service.code), service.prefix)
+        elif before.offered:
+            affected = _upcoming([site.id], now, service_codes=[service.code])
+            _confirm_or_refuse(affected, confirm, "pada layanan yang dihentikan")
+            _cancel_all(affected, now, f"{service.name} tidak lagi dilayani di {site.name}")
         link = SiteService.get_or_none((SiteService.site == site)
                                        & (SiteService.service == service))
         if link is None:

@@ -48,10 +48,12 @@ openapi.add_operations([
       "422": "invalid_prefix / unknown_agency / invalid_field"}),
     ("put", "/api/v1/admin/sites/{site}/services/{service}",
      "Whether a hall offers a service, its daily quota and the share kept for booking",
-     "admin", {"offered": "boolean", "daily_quota": "integer?", "booking_share": "number?"},
+     "admin", {"offered": "boolean", "daily_quota": "integer?", "booking_share": "number?",
+               "confirm": "boolean?"},
      {"200": "offer: service, offered, daily_quota, booking_share, issued_today",
       "403": "not an admin", "404": "unknown_site / unknown_service",
-      "409": "quota_below_issued / prefix_taken", "422": "invalid_field"}),
+      "409": "quota_below_issued / prefix_taken / appointments_affected (send confirm)",
+      "422": "invalid_field"}),
 ])
 
 
@@ -274,7 +276,8 @@ def offer_update(site_code, service_code):
     result = catalogue.set_offer(current_actor(), now(), site, service,
                                  request.form.get("offered") == "on",
                                  request.form.get("daily_quota", ""),
-                                 _percent(request.form.get("booking_share", "")))
+                                 _percent(request.form.get("booking_share", "")),
+                                 confirm=request.form.get("confirm") == "on")
     return page_or_fragment("admin/catalogue_offer.html", "admin/_catalogue_offer_row.html",
                             user=signed_in_user(), site=site, o=result, saved=True,
                             offers=catalogue.offers(site, now()))
@@ -291,5 +294,6 @@ def offer_api(site_code, service_code):
     if "offered" not in body:
         raise Invalid("Kolom 'offered' wajib diisi.", code="missing_field", field="offered")
     result = catalogue.set_offer(current_actor(), now(), site, service, body.get("offered"),
-                                 body.get("daily_quota"), body.get("booking_share"))
+                                 body.get("daily_quota"), body.get("booking_share"),
+                                 confirm=body.get("confirm") is True)
     return jsonify(result.as_dict())

@@ -306,7 +306,7 @@ def start_sender(app):
 # --- wiring --------------------------------------------------------------------------
 
 def init_app(app):
-    link_rows.configure(app.config["MPP_ROLE"])
+    link_rows.configure(app.config["MPP_ROLE"], own_sites(app))
     # peewee's DEBUG log prints query parameters, which include NIK and phone numbers
     # (UU 27/2022 PDP): never below INFO, whatever LOG_LEVEL says.
     peewee_log = logging.getLogger("peewee")

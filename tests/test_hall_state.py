@@ -69,3 +69,28 @@ def test_the_centre_keeps_the_newest_snapshot(db):
                                        MONDAY_9, "/nonexistent", 1000)
     assert refused[0]["status"] == "refused"
     assert hall_state.reported(tabang()).state["board"]["running_text"] == "baru"
+
+
+def test_a_box_reports_only_its_own_hall(db):
+    link_rows.configure("site", ["tabang"])
+    try:
+        hall_state.changed(Site.get(Site.code == "induk"), MONDAY_9)
+        hall_state.changed(tabang(), MONDAY_9)
+    finally:
+        link_rows.configure("all-in-one")
+    sent = [json.loads(m.body)["site"] for m in ForwardingMessage.select()]
+    assert sent == ["tabang"]
+
+
+def test_a_reprint_from_the_devices_page_is_audited(db):
+    from app.models import AuditEntry, Kiosk, PrintJob
+    from app.printing import queue
+    kiosk = Kiosk.get(Kiosk.site == tabang())
+    Kiosk.update(print_mode="escpos-network", host="127.0.0.1").where(
+        Kiosk.id == kiosk.id).execute()
+    job = PrintJob.create(kiosk=kiosk, kind="ticket", data={}, status="printed",
+                          created_at=MONDAY_9.replace(tzinfo=None),
+                          next_try_at=MONDAY_9.replace(tzinfo=None))
+    queue.retry_job(tabang(), job.id, MONDAY_9, SUPERVISOR)
+    entry = AuditEntry.get(AuditEntry.action == "print.reprint")
+    assert (entry.actor, entry.site_code) == ("supervisor.tabang", "tabang")

@@ -60,6 +60,8 @@ def changed(site: Site | int | None, now: dt.datetime) -> None:
         return
     if not isinstance(site, Site):
         site = Site.get_by_id(site)
+    if not link_rows.serves(site.code):  # another hall's copy on this box: not ours to report
+        return
     naive = as_utc_naive(now)
     link_rows.outbox(site.id, site.code, KIND, f"hall:{site.code}",
                      {"taken_at": naive.isoformat(), "state": snapshot(site)}, naive)

@@ -18,13 +18,20 @@ import peewee as pw
 from ..db import database, lock_rows
 from ..models import CaseUpdate, FeedCounter, ForwardingMessage
 
-ROLE = {"name": "all-in-one"}
+ROLE = {"name": "all-in-one", "sites": ()}
 # Called after a transaction that wrote outbox messages commits (the sender's wake-up).
 OUTBOX_LISTENERS = []
 
 
-def configure(role: str) -> None:
+def configure(role: str, sites=()) -> None:
+    """This node's role and, on a hall's box, the codes of the halls it serves."""
     ROLE["name"] = role
+    ROLE["sites"] = tuple(sites)
+
+
+def serves(site_code: str) -> bool:
+    """Whether this node speaks for the hall (a hall's box only for its own halls)."""
+    return not ROLE["sites"] or site_code in ROLE["sites"]
 
 
 def role() -> str:

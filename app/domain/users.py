@@ -282,6 +282,8 @@ def update_user(actor: audit.Actor, now: dt.datetime, username: str, *,
                          after={"active": after["active"]})
         if new or before["active"] != after["active"]:
             hall_state.changed(user.site_id, now)
+            if before_site and before_site != after["site"]:  # moved away from a hall
+                hall_state.changed(Site.get(Site.code == before_site), now)
     return user
 
 

@@ -28,6 +28,7 @@ import peewee as pw
 
 from ..clock import as_utc_naive
 from ..db import lock_rows, skip_locked, write_transaction
+from ..domain import audit
 from ..errors import Conflict, NotFound
 from ..models import Kiosk, PrintJob, Site
 
@@ -170,8 +171,9 @@ def mark_dead(job: PrintJob, owner: str, error: str) -> None:
          .where((PrintJob.id == job.id) & (PrintJob.lease_owner == owner)).execute())
 
 
-def retry_job(site: Site, job_id: int, now: dt.datetime) -> PrintJob:
-    """Supervisor: send a failed job again, or print a printed one once more."""
+def retry_job(site: Site, job_id: int, now: dt.datetime, actor=None) -> PrintJob:
+    """Supervisor: send a failed job again, or print a printed one once more; with
+    `actor`, audited (`print.retry` / `print.reprint`) in the same transaction."""
     job = (PrintJob.select(PrintJob, Kiosk).join(Kiosk)
            .where((PrintJob.id == job_id) & (Kiosk.site == site)).first())
     if job is None:
@@ -185,11 +187,22 @@ def retry_job(site: Site, job_id: int, now: dt.datetime) -> PrintJob:
             (PrintJob.update(status="pending", attempts=0, created_at=now_naive,
                              next_try_at=now_naive, lease_owner=None, lease_until=None)
              .where((PrintJob.id == job.id) & (PrintJob.status == "failed")).execute())
+            _audit(actor, "print.retry", job, site, now)
         wake()
         return PrintJob.get_by_id(job.id)
     if job.status == "pending":
         raise Conflict("Pekerjaan ini masih dalam antrean cetak.", code="already_queued")
-    return enqueue(job.kiosk, job.kind, job.data, now, ticket=job.ticket_id, reprint=True)
+    with write_transaction():
+        again = enqueue(job.kiosk, job.kind, job.data, now, ticket=job.ticket_id,
+                        reprint=True)
+        _audit(actor, "print.reprint", job, site, now)
+    return again
+
+
+def _audit(actor, action: str, job: PrintJob, site: Site, now: dt.datetime) -> None:
+    if actor is not None:
+        audit.record(actor, action, f"print job {job.id} ({job.kind})", now,
+                     site_code=site.code, after={"kiosk": job.kiosk.code})
 
 
 def latest_job(ticket_id: str) -> PrintJob | None:

@@ -81,7 +81,7 @@ def devices_printers(site_code):
 @login_required
 def devices_retry(site_code, job_id):
     site = _site(site_code)
-    queue.retry_job(site, job_id, now())
+    queue.retry_job(site, job_id, now(), current_actor())
     if htmx:
         return render_template("admin/_devices_printers.html", **_printers(
             site, notice="Dikirim ulang ke antrean cetak."))

@@ -161,6 +161,21 @@ def lock_rows(query):
     return query.for_update()
 
 
+def lock_or_create(query, create):
+    """The first row of `query`, locked until commit; when there is none, `create()`
+    makes it first (if another transaction makes it at the same moment, the unique index
+    decides and that row is taken)."""
+    row = lock_rows(query.clone()).first()  # first() caches its result on the query
+    if row is None:
+        try:
+            with database.atomic():
+                create()
+        except peewee.IntegrityError:
+            pass
+        row = lock_rows(query.clone()).first()
+    return row
+
+
 def skip_locked(query):
     if is_sqlite():
         return query

@@ -134,3 +134,19 @@ class Api:
 @pytest.fixture
 def api(client):
     return Api(client)
+
+
+@pytest.fixture
+def published():
+    """The events the domain publishes after commit, as (site code, event)."""
+    from app import events
+    seen = []
+
+    class Recorder:
+        def publish(self, site_code, event):
+            seen.append((site_code, event))
+
+    previous = events.publisher()
+    events.install(Recorder())
+    yield seen
+    events.install(previous)

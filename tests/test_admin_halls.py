@@ -3,7 +3,6 @@ the domain (app/domain/halls.py, app/domain/counters.py), the audit entries and 
 events written with each change, and who may open each page and API row."""
 import pytest
 
-from app import events
 from app.domain import booking, counters, halls, queueing
 from app.domain.audit import Actor
 from app.errors import Conflict, Invalid, NotFound
@@ -30,20 +29,6 @@ def service(code) -> Service:
 def actions(prefix=""):
     return [e.action for e in AuditEntry.select().order_by(AuditEntry.id)
             if e.action.startswith(prefix)]
-
-
-@pytest.fixture
-def published():
-    """The events published after commit, as (site, event)."""
-    seen = []
-
-    class Recorder:
-        def publish(self, site_code, event):
-            seen.append((site_code, event))
-    saved = events.publisher()
-    events.install(Recorder())
-    yield seen
-    events.install(saved)
 
 
 # --- halls: domain ---------------------------------------------------------------------

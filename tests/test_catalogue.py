@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 
-from app import events
 from app.domain import (
     audit,
     booking,
@@ -45,21 +44,6 @@ def service(code="ADM-KTP"):
 
 def actions():
     return [e.action for e in AuditEntry.select().order_by(AuditEntry.id)]
-
-
-@pytest.fixture
-def published():
-    """What the verbs announce after commit."""
-    seen = []
-
-    class Recorder:
-        def publish(self, site_code, event):
-            seen.append((site_code, event))
-
-    previous = events.publisher()
-    events.install(Recorder())
-    yield seen
-    events.install(previous)
 
 
 # --- agencies ------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import peewee as pw
 
 from .. import events
 from ..clock import as_utc_naive, iso
-from ..db import database, lock_rows, write_transaction
+from ..db import database, lock_or_create, write_transaction
 from ..models import (
     Agency,
     CatalogueVersion,
@@ -43,15 +43,8 @@ def _row(site_id: int | None) -> CatalogueVersion:
     """The version row (locked until commit), made on first use."""
     where = (CatalogueVersion.site.is_null() if site_id is None
              else CatalogueVersion.site == site_id)
-    row = lock_rows(CatalogueVersion.select().where(where)).first()
-    if row is None:
-        try:
-            with database.atomic():
-                CatalogueVersion.create(site=site_id, version=0)
-        except pw.IntegrityError:
-            pass
-        row = lock_rows(CatalogueVersion.select().where(where)).first()
-    return row
+    return lock_or_create(CatalogueVersion.select().where(where),
+                          lambda: CatalogueVersion.create(site=site_id, version=0))
 
 
 def current_version() -> dict:

@@ -15,7 +15,7 @@ import uuid
 
 import peewee as pw
 
-from ..db import database, lock_rows
+from ..db import database, lock_or_create
 from ..models import CaseUpdate, FeedCounter, ForwardingMessage
 
 ROLE = {"name": "all-in-one", "sites": ()}
@@ -63,14 +63,8 @@ def outbox(site_id: int, site_code: str, kind: str, key: str, data: dict,
 def feed(site_id: int, kind: str, body: dict, naive: dt.datetime) -> CaseUpdate:
     """A row the hall will pull. The per-hall counter row is locked until commit, so a
     hall's feed sequence is also its commit order: a cursor never skips a row."""
-    counter = lock_rows(FeedCounter.select().where(FeedCounter.site == site_id)).first()
-    if counter is None:
-        try:
-            with database.atomic():
-                FeedCounter.create(site=site_id, last_seq=0)
-        except pw.IntegrityError:
-            pass
-        counter = lock_rows(FeedCounter.select().where(FeedCounter.site == site_id)).get()
+    counter = lock_or_create(FeedCounter.select().where(FeedCounter.site == site_id),
+                             lambda: FeedCounter.create(site=site_id, last_seq=0))
     seq = counter.last_seq + 1
     FeedCounter.update(last_seq=seq).where(FeedCounter.id == counter.id).execute()
     return CaseUpdate.create(site=site_id, seq=seq, kind=kind, body=body, created_at=naive)

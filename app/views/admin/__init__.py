@@ -18,7 +18,11 @@ adds its entry to the navigation with `add_section`:
 Views stay thin: they parse, call one domain function with `current_actor()` (the
 audit trail's who and from where), and render `templates/admin/`.
 """
-from flask import Blueprint
+from flask import Blueprint, redirect, render_template, url_for
+
+from ...domain import accounts
+from ...models import Site
+from ...web.auth import signed_in_user
 
 bp = Blueprint("admin", __name__)
 
@@ -48,6 +52,19 @@ def add_hall_page(endpoint: str, title: str, en: str, roles=("admin",),
     """A page of one hall (`/admin/lokasi/<site>/...`); `place` orders the links."""
     HALL_PAGES.append((place, endpoint, title, en, tuple(roles)))
     HALL_PAGES.sort(key=lambda row: row[0])
+
+
+def hall_chooser(target: str, title: str, en: str, every_hall: bool = False,
+                 supervisors: bool = True):
+    """The page that picks a hall for one of its pages (`target`, taking `site_code`):
+    a hall's supervisor goes straight to their own hall; an admin chooses."""
+    user = signed_in_user()
+    if supervisors and user.role == "supervisor" and user.site_id:
+        return redirect(url_for(target, site_code=user.site.code))
+    accounts.require_admin(user)
+    return render_template("admin/catalogue_sites.html", user=user,
+                           sites=list(Site.select().order_by(Site.kind, Site.name)),
+                           target=target, title=title, en=en, every_hall=every_hall)
 
 
 def hall_pages_for(role: str) -> list[tuple[str, str, str]]:

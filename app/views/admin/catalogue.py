@@ -6,13 +6,12 @@ from flask_login import login_required
 
 from ...domain import accounts, catalogue, queueing
 from ...errors import DomainError, Invalid
-from ...models import Site
 from ...web import openapi
 from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import field, json_body, now
 from ...web.plumbing import csrf
 from ...web.responses import page_or_fragment
-from . import add_hall_page, add_section, bp
+from . import add_hall_page, add_section, bp, hall_chooser
 
 add_section("admin.agencies_page", "Instansi", "Agencies", place=30)
 add_section("admin.services_page", "Layanan", "Services", place=20)
@@ -241,11 +240,8 @@ def services_api_update(code):
 @bp.get("/admin/layanan-lokasi")
 @login_required
 def offer_sites():
-    _admin(signed_in_user())
-    return render_template("admin/catalogue_sites.html", user=signed_in_user(),
-                           sites=list(Site.select().order_by(Site.kind, Site.name)),
-                           target="admin.offer_page", title="Layanan per lokasi",
-                           en="Each hall's offer", every_hall=False)
+    return hall_chooser("admin.offer_page", "Layanan per lokasi", "Each hall's offer",
+                        supervisors=False)
 
 
 @bp.get("/admin/lokasi/<site_code>/layanan")

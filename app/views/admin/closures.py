@@ -14,7 +14,7 @@ from ...web import openapi
 from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import json_body, now
 from ...web.plumbing import csrf
-from . import add_hall_page, add_section, bp
+from . import add_hall_page, add_section, bp, hall_chooser
 
 EVERY_HALL = "all"
 add_section("admin.closures_sites", "Hari tutup", "Closures", ("admin", "supervisor"),
@@ -54,14 +54,7 @@ def _site(user, code: str) -> Site | None:
 @bp.get("/admin/tutup")
 @login_required
 def closures_sites():
-    user = signed_in_user()
-    if user.role == "supervisor" and user.site_id:
-        return redirect(url_for("admin.closures_page", site_code=user.site.code))
-    accounts.require_admin(user)
-    return render_template("admin/catalogue_sites.html", user=user,
-                           sites=list(Site.select().order_by(Site.kind, Site.name)),
-                           target="admin.closures_page", title="Hari tutup", en="Closures",
-                           every_hall=True)
+    return hall_chooser("admin.closures_page", "Hari tutup", "Closures", every_hall=True)
 
 
 def _page(site, error="", status=200, affected=0, form=None, done=None):

@@ -6,12 +6,11 @@ from flask_login import login_required
 
 from ...domain import accounts, calendar, catalogue, queueing
 from ...errors import DomainError, Invalid
-from ...models import Site
 from ...web import openapi
 from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import json_body, now
 from ...web.plumbing import csrf
-from . import add_hall_page, add_section, bp
+from . import add_hall_page, add_section, bp, hall_chooser
 
 add_section("admin.hours_sites", "Jam layanan", "Opening hours", ("admin", "supervisor"),
             place=50)
@@ -42,14 +41,7 @@ def _reader(user, site) -> None:
 @bp.get("/admin/jam")
 @login_required
 def hours_sites():
-    user = signed_in_user()
-    if user.role == "supervisor" and user.site_id:
-        return redirect(url_for("admin.hours_page", site_code=user.site.code))
-    accounts.require_admin(user)
-    return render_template("admin/catalogue_sites.html", user=user,
-                           sites=list(Site.select().order_by(Site.kind, Site.name)),
-                           target="admin.hours_page", title="Jam layanan",
-                           en="Opening hours", every_hall=False)
+    return hall_chooser("admin.hours_page", "Jam layanan", "Opening hours")
 
 
 def _page(site, rows, error="", status=200, affected=0, saved=None, typed=None):

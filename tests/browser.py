@@ -26,3 +26,12 @@ def chromium():
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, base_url: str, username: str, password: str = "demo") -> None:
+    """The staff login form, filled in and sent as a person would."""
+    page.goto(base_url + "/loket/masuk")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_load_state()

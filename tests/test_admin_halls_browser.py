@@ -3,7 +3,7 @@ order, and the console's counter choice offers L9 with its services in that orde
 Real gunicorn, real Chromium."""
 import pytest
 
-from .browser import chromium, screenshot
+from .browser import chromium, screenshot, sign_in
 from .servers import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -12,10 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_supervisor_adds_a_counter_and_the_console_offers_it(tmp_path):
     with Server(tmp_path, workers=1, threads=4) as server, chromium() as browser:
         page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.goto(server.url + "/loket/masuk")
-        page.fill("input[name=username]", "supervisor.tabang")
-        page.fill("input[name=password]", "demo")
-        page.get_by_role("button", name="Masuk").click()
+        sign_in(page, server.url, "supervisor.tabang")
         page.wait_for_url("**/loket/")
 
         page.goto(server.url + "/admin/lokasi")

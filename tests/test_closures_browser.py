@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser import chromium, screenshot
+from .browser import chromium, screenshot, sign_in
 from .servers import Server
 
 TUESDAY_9 = "2026-12-01T09:00:00+08:00"  # "tomorrow" of the servers' Monday
@@ -21,11 +21,7 @@ def test_supervisor_closes_tabang_for_tomorrow(tmp_path: Path):
         with Server(data, workers=1, threads=8) as server:  # Monday 30 Nov, 09:00 WITA
             desk = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
             desk.on("pageerror", lambda e: problems.append(str(e)))
-            desk.goto(server.url + "/loket/masuk")
-            desk.fill("input[name=username]", "supervisor.tabang")
-            desk.fill("input[name=password]", "demo")
-            desk.locator("input[name=password]").press("Enter")
-            desk.wait_for_load_state()
+            sign_in(desk, server.url, "supervisor.tabang")
             desk.goto(server.url + "/admin")
             desk.get_by_role("link", name=re.compile("Hari tutup")).first.click()
             desk.wait_for_url(re.compile("/admin/lokasi/tabang/tutup"))

@@ -4,7 +4,7 @@ counter L1. Real gunicorn, real Chromium."""
 import pytest
 import requests
 
-from .browser import chromium, screenshot
+from .browser import chromium, screenshot, sign_in
 from .servers import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -15,10 +15,7 @@ NEW_PASSWORD = "Sungai-Belayan-2026"
 def test_new_operator_first_day(tmp_path):
     with Server(tmp_path, workers=1, threads=8) as server, chromium() as browser:
         admin = browser.new_page(viewport={"width": 1366, "height": 768})
-        admin.goto(server.url + "/loket/masuk")
-        admin.fill("input[name=username]", "admin")
-        admin.fill("input[name=password]", "demo")
-        admin.get_by_role("button", name="Masuk").click()
+        sign_in(admin, server.url, "admin")
         admin.goto(server.url + "/admin")
         admin.get_by_role("link", name="Pengguna Staff").first.click()
         admin.wait_for_url("**/admin/pengguna")
@@ -42,10 +39,7 @@ def test_new_operator_first_day(tmp_path):
         assert r.status_code == 201, r.text
 
         operator = browser.new_page(viewport={"width": 1366, "height": 768})
-        operator.goto(server.url + "/loket")
-        operator.fill("input[name=username]", "operator2.tabang")
-        operator.fill("input[name=password]", one_time)
-        operator.get_by_role("button", name="Masuk").click()
+        sign_in(operator, server.url, "operator2.tabang", one_time)
         operator.wait_for_url("**/loket/kata-sandi")
         operator.goto(server.url + "/loket/tabang/L1")  # not before the change
         operator.wait_for_url("**/loket/kata-sandi")

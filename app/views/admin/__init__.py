@@ -1,8 +1,8 @@
 """Administration at /admin: running a real MPP without the demo. Admins see every
 hall and the centre's catalogue; a hall's supervisor sees the pages of their own hall
 and only what a hall decides locally (counters, devices, running text, closures of the
-hall, its operators). Each area is a module of this package on the one blueprint and
-adds its entry to the navigation with `add_section`:
+hall, its operators). Each area is a module of this package on the one blueprint of
+`shell`, and adds its entry to the navigation with `shell.add_section`:
 
 - `home`: the start page with the sections this user may open;
 - `audit`: the audit trail with filters and CSV export;
@@ -18,62 +18,7 @@ adds its entry to the navigation with `add_section`:
 Views stay thin: they parse, call one domain function with `current_actor()` (the
 audit trail's who and from where), and render `templates/admin/`.
 """
-from flask import Blueprint, redirect, render_template, url_for
-
-from ...domain import accounts
-from ...models import Site
-from ...web.auth import signed_in_user
-
-bp = Blueprint("admin", __name__)
-
-# (place, endpoint, Indonesian title, English title, roles that see it), in menu order.
-SECTIONS: list[tuple[int, str, str, str, tuple[str, ...]]] = []
-
-
-def add_section(endpoint: str, title: str, en: str, roles=("admin",),
-                place: int = 50) -> None:
-    """A menu entry; `place` orders the menu (halls first, the audit trail last)."""
-    SECTIONS.append((place, endpoint, title, en, tuple(roles)))
-    SECTIONS.sort(key=lambda row: row[0])
-
-
-def sections_for(role: str) -> list[tuple[str, str, str]]:
-    return [(endpoint, title, en) for _, endpoint, title, en, roles in SECTIONS
-            if role in roles]
-
-
-# A hall's own pages, linked from its row at /admin/lokasi and from its page header:
-# (place, endpoint taking `site_code`, Indonesian title, English title, roles).
-HALL_PAGES: list[tuple[int, str, str, str, tuple[str, ...]]] = []
-
-
-def add_hall_page(endpoint: str, title: str, en: str, roles=("admin",),
-                  place: int = 50) -> None:
-    """A page of one hall (`/admin/lokasi/<site>/...`); `place` orders the links."""
-    HALL_PAGES.append((place, endpoint, title, en, tuple(roles)))
-    HALL_PAGES.sort(key=lambda row: row[0])
-
-
-def hall_chooser(target: str, title: str, en: str, every_hall: bool = False,
-                 supervisors: bool = True):
-    """The page that picks a hall for one of its pages (`target`, taking `site_code`):
-    a hall's supervisor goes straight to their own hall; an admin chooses."""
-    user = signed_in_user()
-    if supervisors and user.role == "supervisor" and user.site_id:
-        return redirect(url_for(target, site_code=user.site.code))
-    accounts.require_admin(user)
-    return render_template("admin/catalogue_sites.html", user=user,
-                           sites=list(Site.select().order_by(Site.kind, Site.name)),
-                           target=target, title=title, en=en, every_hall=every_hall)
-
-
-def hall_pages_for(role: str) -> list[tuple[str, str, str]]:
-    return [(endpoint, title, en) for _, endpoint, title, en, roles in HALL_PAGES
-            if role in roles]
-
-
-# Each module adds its routes to `bp` and its rows to the OpenAPI registry.
-from . import (  # noqa: E402,F401
+from . import (  # noqa: F401  (importing each area registers its routes on `bp`)
     audit,
     booking_settings,
     catalogue,
@@ -85,3 +30,6 @@ from . import (  # noqa: E402,F401
     hours,
     users,
 )
+from .shell import bp
+
+__all__ = ["bp"]

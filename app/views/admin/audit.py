@@ -15,7 +15,7 @@ from ...errors import Invalid
 from ...web import openapi
 from ...web.auth import signed_in_user, token_required
 from ...web.responses import file_response, page_or_fragment
-from . import add_section, bp
+from .shell import add_section, bp
 
 add_section("admin.audit_page", "Jejak audit", "Audit trail", ("admin", "supervisor"),
             place=90)

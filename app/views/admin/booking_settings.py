@@ -9,7 +9,7 @@ from ...domain import accounts, halls, queueing
 from ...errors import Invalid
 from ...web.auth import current_actor, signed_in_user
 from ...web.inputs import now
-from . import add_hall_page, bp
+from .shell import add_hall_page, bp
 
 add_hall_page("admin.booking_settings", "Booking online", "Online booking", ("admin",),
               place=60)

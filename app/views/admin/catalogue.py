@@ -11,7 +11,7 @@ from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import field, json_body, now
 from ...web.plumbing import csrf
 from ...web.responses import page_or_fragment
-from . import add_hall_page, add_section, bp, hall_chooser
+from .shell import add_hall_page, add_section, bp, hall_chooser
 
 add_section("admin.agencies_page", "Instansi", "Agencies", place=30)
 add_section("admin.services_page", "Layanan", "Services", place=20)

@@ -14,7 +14,7 @@ from ...web import openapi
 from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import json_body, now
 from ...web.plumbing import csrf
-from . import add_hall_page, add_section, bp, hall_chooser
+from .shell import add_hall_page, add_section, bp, hall_chooser
 
 EVERY_HALL = "all"
 add_section("admin.closures_sites", "Hari tutup", "Closures", ("admin", "supervisor"),

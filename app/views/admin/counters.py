@@ -10,7 +10,7 @@ from ...web import openapi
 from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import json_body, now
 from ...web.plumbing import csrf
-from . import add_hall_page, bp
+from .shell import add_hall_page, bp
 
 add_hall_page("admin.counters_page", "Loket", "Counters", ("admin", "supervisor"),
               place=10)

@@ -18,7 +18,7 @@ from ...printing import kiosks, queue
 from ...web.auth import current_actor, signed_in_user
 from ...web.inputs import now
 from ...web.responses import htmx
-from . import add_hall_page, bp
+from .shell import add_hall_page, bp
 
 add_hall_page("admin.devices", "Perangkat", "Devices", ("admin", "supervisor"),
               place=20)

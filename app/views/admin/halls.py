@@ -9,7 +9,7 @@ from ...errors import Conflict, Invalid
 from ...web import openapi
 from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import now
-from . import add_section, bp, hall_pages_for
+from .shell import add_section, bp, hall_pages_for
 
 add_section("admin.halls_page", "Lokasi", "Halls", ("admin", "supervisor"), place=10)
 openapi.add_operations([

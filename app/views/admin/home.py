@@ -3,7 +3,7 @@ from flask import abort, render_template
 from flask_login import login_required
 
 from ...web.auth import signed_in_user
-from . import bp, sections_for
+from .shell import bp, sections_for
 
 
 @bp.get("/admin")

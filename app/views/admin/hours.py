@@ -10,7 +10,7 @@ from ...web import openapi
 from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import json_body, now
 from ...web.plumbing import csrf
-from . import add_hall_page, add_section, bp, hall_chooser
+from .shell import add_hall_page, add_section, bp, hall_chooser
 
 add_section("admin.hours_sites", "Jam layanan", "Opening hours", ("admin", "supervisor"),
             place=50)

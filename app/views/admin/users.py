@@ -13,7 +13,7 @@ from ...web.auth import current_actor, signed_in_user, token_required
 from ...web.inputs import field, json_body, now
 from ...web.plumbing import csrf
 from ...web.responses import page_or_fragment
-from . import add_section, bp
+from .shell import add_section, bp
 
 add_section("admin.users_page", "Pengguna", "Staff", ("admin", "supervisor"), place=70)
 openapi.add_operations([

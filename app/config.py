@@ -37,6 +37,7 @@ SETTINGS = {
     "RATE_LIMIT_CHECKIN": ("30/minute", "appointment check-ins per client (kiosk)"),
     "RATE_LIMIT_TICKETS": ("120/minute", "tickets issued per client (a hall's kiosks)"),
     "RATE_LIMIT_TRACK": ("60/minute", "case tracking look-ups per client (/lacak, track API)"),
+    "RATE_LIMIT_SURVEY": ("30/minute", "survey answers per client (a counter's tablet)"),
     "RATE_LIMIT_REDIS_PREFIX": ("mpp:rl:", "key prefix of rate-limit counters in Redis"),
     "NIK_HASH_KEY": ("", "key of the NIK HMAC (lookups); empty = SECRET_KEY"),
     "SMTP_HOST": ("", "SMTP server for e-mail confirmations; empty = mail waits in outbox"),

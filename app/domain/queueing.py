@@ -485,3 +485,10 @@ def recent_no_shows(site: Site, service_ids: list[int], now: dt.datetime,
                 .where((Ticket.site == site) & (Ticket.day == local_day(now))
                        & (Ticket.status == "no_show") & (Ticket.service.in_(service_ids)))
                 .order_by(Ticket.finished_at.desc()).limit(limit))
+
+
+def served_between(site: Site, first: dt.date, last: dt.date) -> int:
+    """Tickets served to the end at the hall over WITA days `first`..`last`: the
+    population a survey's sample is measured against."""
+    return (Ticket.select().where((Ticket.site == site) & (Ticket.status == "done")
+                                  & (Ticket.day >= first) & (Ticket.day <= last)).count())

@@ -18,6 +18,7 @@ dates.
 - printing: Kiosk, PrintJob
 - mail: MailMessage
 - ratelimit: RateCounter
+- survey: SurveyResponse
 """
 from .accounts import ApiToken, LoginAttempt, User
 from .audit import AuditEntry
@@ -49,12 +50,14 @@ from .mail import MailMessage
 from .printing import Kiosk, PrintJob
 from .queue import NumberSequence, Ticket, TicketEvent
 from .ratelimit import RateCounter
+from .survey import SurveyResponse
 
 __all__ = [
     "Agency", "ApiToken", "Appointment", "AuditEntry", "BookingSetting", "Case",
     "CaseAttachment", "CaseEvent", "CaseUpdate", "CatalogueVersion", "Closure", "Counter",
-    "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "HallState", "InboxMessage",
-    "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "NumberSequence", "OpeningWindow",
-    "PrintJob", "RateCounter", "Service", "Site", "SiteService", "SlotCounter", "SyncKey",
-    "SyncNonce", "SyncState", "Ticket", "TicketEvent", "User", "random_id",
+    "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "HallState",
+    "InboxMessage", "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "NumberSequence",
+    "OpeningWindow", "PrintJob", "RateCounter", "Service", "Site", "SiteService",
+    "SlotCounter", "SurveyResponse", "SyncKey", "SyncNonce", "SyncState", "Ticket",
+    "TicketEvent", "User", "random_id",
 ]

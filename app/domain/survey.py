@@ -1,0 +1,118 @@
+"""The SKM/IKM survey: a citizen's answer sheet after a visit, and the published figures.
+
+A sheet answers the nine unsur (1-4 each), with an optional suggestion and the
+questionnaire's respondent profile. A sheet may name the ticket it is about: the ticket
+must belong to the hall and be finished, and each ticket is answered at most once (a
+unique index decides under any concurrency). Only the figures (`figures`) are published;
+the sheets themselves never leave the staff's hands.
+"""
+import datetime as dt
+import re
+
+import peewee as pw
+
+from ..clock import as_utc_naive, local_day
+from ..db import write_transaction
+from ..errors import Conflict, Invalid, NotFound
+from ..models import Service, Site, SurveyResponse, Ticket
+from . import ikm
+
+PROFILE_CHOICES = {
+    "age_band": ("<20", "20-29", "30-39", "40-49", "50-59", "60+"),
+    "sex": ("L", "P"),
+    "education": ("SD", "SMP", "SMA", "D1-D3", "D4/S1", "S2", "S3"),
+    "occupation": ("PNS", "TNI", "POLRI", "Swasta", "Wirausaha", "Lainnya"),
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _profile(value) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise Invalid("Profil responden harus berupa objek.", code="invalid_field",
+                      field="profile")
+    unknown = sorted(set(value) - set(PROFILE_CHOICES))
+    if unknown:
+        raise Invalid(f"Kolom profil tidak dikenal: {', '.join(unknown)[:100]}.",
+                      code="invalid_field", field="profile")
+    for key, answer in value.items():
+        if answer is not None and answer not in PROFILE_CHOICES[key]:
+            raise Invalid(f"Pilihan '{key}' tidak dikenal.", code="invalid_field",
+                          field="profile", allowed=list(PROFILE_CHOICES[key]))
+    return {k: v for k, v in value.items() if v is not None} or None
+
+
+def _comment(value) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Invalid("Saran harus berupa teks.", code="invalid_field", field="comment")
+    text = _CONTROL.sub("", value).strip()
+    if len(text) > 1000:
+        raise Invalid("Saran paling banyak 1000 huruf.", code="invalid_field",
+                      field="comment")
+    return text
+
+
+def submit(site: Site, service: Service, answers, now: dt.datetime,
+           ticket_id: str | None = None, comment=None, profile=None) -> SurveyResponse:
+    """Store one answer sheet (its own transaction)."""
+    sheet = ikm.answers_from_list(answers)
+    text, who = _comment(comment), _profile(profile)
+    with write_transaction():
+        if ticket_id is not None:
+            if not isinstance(ticket_id, str):
+                raise Invalid("ticket_id harus berupa teks.", code="invalid_field",
+                              field="ticket_id")
+            ticket = Ticket.get_or_none(Ticket.id == ticket_id[:32])
+            if ticket is None or ticket.site_id != site.id:
+                raise NotFound("Tiket tidak ditemukan di lokasi ini.", code="unknown_ticket")
+            if ticket.status != "done":
+                raise Conflict("Survei dapat diisi setelah layanan selesai.",
+                               code="ticket_not_done")
+            if SurveyResponse.select().where(SurveyResponse.ticket_ref == ticket.id).exists():
+                raise Conflict("Survei untuk tiket ini sudah diisi. Terima kasih.",
+                               code="already_answered")
+            service = ticket.service
+        try:
+            return SurveyResponse.create(
+                site=site, service=service, ticket_ref=ticket_id, answers=sheet,
+                comment=text, profile=who, day=local_day(now), created_at=as_utc_naive(now))
+        except pw.IntegrityError:  # the same ticket answered at the same moment
+            raise Conflict("Survei untuk tiket ini sudah diisi. Terima kasih.",
+                           code="already_answered") from None
+
+
+def figures(site: Site, day_from: dt.date | None = None, day_to: dt.date | None = None,
+            service: Service | None = None) -> ikm.IkmResult:
+    """The published figures of a hall (optionally one service) over a period."""
+    query = SurveyResponse.select(SurveyResponse.answers).where(SurveyResponse.site == site)
+    if service is not None:
+        query = query.where(SurveyResponse.service == service)
+    if day_from is not None:
+        query = query.where(SurveyResponse.day >= day_from)
+    if day_to is not None:
+        query = query.where(SurveyResponse.day <= day_to)
+    return ikm.compute([row.answers for row in query])
+
+
+def period(day_from: str | None, day_to: str | None, now: dt.datetime
+           ) -> tuple[dt.date, dt.date]:
+    """?from=&to= (YYYY-MM-DD, WITA days); by default the current year so far."""
+    today = local_day(now)
+
+    def parse(text, name, default):
+        if not text:
+            return default
+        try:
+            return dt.date.fromisoformat(str(text)[:10])
+        except ValueError:
+            raise Invalid(f"Tanggal '{name}' harus berformat YYYY-MM-DD.",
+                          code="invalid_date", field=name) from None
+    first = parse(day_from, "from", today.replace(month=1, day=1))
+    last = parse(day_to, "to", today)
+    if last < first:
+        raise Invalid("Tanggal 'to' harus sama atau setelah 'from'.", code="invalid_date",
+                      field="to")
+    return first, last

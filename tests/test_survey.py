@@ -87,3 +87,47 @@ def test_api(client, db):
     assert client.get("/api/v1/sites/tabang/ikm?from=30-11-2026").status_code == 422
     assert client.get("/api/v1/sites/tabang/ikm?from=2026-12-01&to=2026-11-01"
                       ).status_code == 422
+
+
+# --- the pages ---------------------------------------------------------------------------
+
+def test_the_tablet_asks_about_the_ticket_its_counter_just_finished(client, db):
+    idle = client.get("/survei/tabang/L1").get_data(as_text=True)
+    assert "Bagaimana pelayanan kami" in idle and 'hx-trigger="every 5s"' in idle
+    ticket = finished_ticket()
+    page = client.get("/survei/tabang/L1").get_data(as_text=True)
+    assert f'value="{ticket.id}"' in page and "Sangat sopan dan ramah" in page
+    assert page.count('type="radio"') == 36
+    assert "Bagaimana pelayanan kami" not in client.get("/survei/tabang/L1").get_data(
+        as_text=True)
+    assert "Bagaimana pelayanan kami" in client.get("/survei/tabang/L2").get_data(
+        as_text=True)  # another counter's tablet stays quiet
+    form = {code: str(v) for code, v in zip(("U1", "U2", "U3", "U4", "U5", "U6", "U7",
+                                              "U8", "U9"), GOOD)}
+    r = client.post("/survei/tabang", data={**form, "ticket_id": ticket.id,
+                                            "counter": "L1", "sex": "L",
+                                            "comment": "Cepat"},
+                    headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "Terima kasih" in r.get_data(as_text=True)
+    sheet = SurveyResponse.get()
+    assert (sheet.ticket_ref, sheet.profile, sheet.comment) == (ticket.id, {"sex": "L"},
+                                                                "Cepat")
+    assert "Bagaimana pelayanan kami" in client.get("/survei/tabang/L1").get_data(
+        as_text=True)  # answered: the tablet waits for the next citizen
+    again = client.post("/survei/tabang", data={**form, "ticket_id": ticket.id})
+    assert again.status_code == 409 and "sudah diisi" in again.get_data(as_text=True)
+    half = client.post("/survei/tabang", data={"U1": "4", "ticket_id": ticket.id})
+    assert half.status_code == 422
+
+
+def test_the_ticket_page_offers_the_survey_once_done(client, db):
+    waiting = queueing.issue_ticket(site(), queueing.get_service("ADM-KTP"), MONDAY_9)
+    assert "Isi survei" not in client.get(f"/t/{waiting.id}").get_data(as_text=True)
+    assert "setelah Anda selesai" in client.get(f"/survei/t/{waiting.id}").get_data(
+        as_text=True)
+    ticket = finished_ticket()
+    assert f"/survei/t/{ticket.id}" in client.get(f"/t/{ticket.id}").get_data(as_text=True)
+    page = client.get(f"/survei/t/{ticket.id}").get_data(as_text=True)
+    assert page.count('type="radio"') == 36
+    assert client.get("/survei/t/" + "0" * 32).status_code == 404
+    assert client.get("/survei/nowhere/L1").status_code == 404

@@ -14,7 +14,7 @@ import peewee as pw
 from ..clock import as_utc_naive, local_day
 from ..db import write_transaction
 from ..errors import Conflict, Invalid, NotFound
-from ..models import Service, Site, SurveyResponse, Ticket
+from ..models import Counter, Service, Site, SurveyResponse, Ticket
 from . import ikm
 
 PROFILE_CHOICES = {
@@ -116,3 +116,23 @@ def period(day_from: str | None, day_to: str | None, now: dt.datetime
         raise Invalid("Tanggal 'to' harus sama atau setelah 'from'.", code="invalid_date",
                       field="to")
     return first, last
+
+
+# How long after finishing a ticket its survey waits on the counter's tablet.
+TABLET_MINUTES = 10
+
+
+def answered(ticket_id: str) -> bool:
+    return SurveyResponse.select().where(SurveyResponse.ticket_ref == ticket_id).exists()
+
+
+def pending_for_counter(counter: Counter, now: dt.datetime) -> Ticket | None:
+    """The ticket this counter finished last, if it was in the last few minutes and its
+    survey is not answered yet: what the counter's tablet asks about."""
+    since = as_utc_naive(now) - dt.timedelta(minutes=TABLET_MINUTES)
+    ticket = (Ticket.select().where((Ticket.counter == counter) & (Ticket.status == "done")
+                                    & (Ticket.finished_at >= since))
+              .order_by(Ticket.finished_at.desc()).first())
+    if ticket is None or answered(ticket.id):
+        return None
+    return ticket

@@ -1,12 +1,16 @@
-"""The SKM/IKM survey over HTTP: a citizen's answer sheet (`POST /api/v1/surveys`) and a
-hall's published figures (`GET /api/v1/sites/<site>/ikm`), never the sheets themselves."""
-from flask import Blueprint, jsonify, request
+"""The SKM/IKM survey over HTTP: a citizen's answer sheet (`POST /api/v1/surveys`, or the
+form on a counter's tablet `/survei/<site>/<counter>` and behind the ticket's QR code
+`/survei/t/<ticket>`), and a hall's published figures (`GET /api/v1/sites/<site>/ikm`),
+never the sheets themselves."""
+from flask import Blueprint, jsonify, render_template, request
 
 from ..domain import ikm, queueing, survey
+from ..errors import DomainError
 from ..web import openapi
 from ..web.inputs import field, json_body, now
 from ..web.plumbing import csrf
 from ..web.ratelimit import limit
+from ..web.responses import page_or_fragment
 
 bp = Blueprint("survey", __name__)
 csrf.exempt(bp)
@@ -49,3 +53,53 @@ def figures(site_code):
                    "to": last.isoformat()}, served=served,
                    sample_needed=ikm.sample_size(served),
                    sample_enough=ikm.sample_enough(result.responses, served))
+
+
+# --- the pages -------------------------------------------------------------------------
+
+THANKS_SECONDS = 8  # the tablet thanks the citizen, then waits for the next one
+
+
+def _form_context(site, ticket, **extra):
+    return {"site": site, "ticket": ticket, "unsur": ikm.UNSUR,
+            "profile_choices": survey.PROFILE_CHOICES, **extra}
+
+
+@bp.get("/survei/<site_code>/<counter_code>")
+def tablet(site_code, counter_code):
+    """The tablet beside a counter: the survey of the ticket it just finished, else a
+    quiet screen that looks again every few seconds."""
+    site = queueing.get_site(site_code)
+    counter = queueing.get_counter(site, counter_code)
+    ticket = survey.pending_for_counter(counter, now())
+    return page_or_fragment("survey_tablet.html", "_partials/survey_tablet.html",
+                            **_form_context(site, ticket, counter=counter))
+
+
+@bp.get("/survei/t/<ticket_id>")
+def for_ticket(ticket_id):
+    """The survey behind the ticket's QR code, once the visit is over."""
+    ticket = queueing.get_ticket(ticket_id)
+    return render_template("survey_ticket.html", **_form_context(
+        ticket.site, ticket, done=ticket.status == "done",
+        answered=survey.answered(ticket.id)))
+
+
+@bp.post("/survei/<site_code>")
+@limit("RATE_LIMIT_SURVEY")
+def submit_form(site_code):
+    site = queueing.get_site(site_code)
+    form = request.form
+    answers = [int(form.get(code, "0")) if form.get(code, "").isdecimal() else 0
+               for code in ikm.CODES]
+    profile = {key: form.get(key) for key in survey.PROFILE_CHOICES if form.get(key)}
+    counter_code = form.get("counter", "")[:20]
+    try:
+        survey.submit(site, None, answers, now(), ticket_id=form.get("ticket_id", "")[:32],
+                      comment=form.get("comment"), profile=profile or None)
+    except DomainError as exc:
+        return render_template("_partials/survey_done.html", site=site, ok=False,
+                               message=exc.message, counter_code=counter_code,
+                               seconds=THANKS_SECONDS), exc.status
+    return render_template("_partials/survey_done.html", site=site, ok=True,
+                           counter_code=counter_code, seconds=THANKS_SECONDS)

@@ -121,7 +121,7 @@ def test_the_tablet_asks_about_the_ticket_its_counter_just_finished(client, db):
 
 
 def test_the_ticket_page_offers_the_survey_once_done(client, db):
-    waiting = queueing.issue_ticket(site(), queueing.get_service("ADM-KTP"), MONDAY_9)
+    waiting = queueing.issue_ticket(site("induk"), queueing.get_service("ADM-KTP"), MONDAY_9)
     assert "Isi survei" not in client.get(f"/t/{waiting.id}").get_data(as_text=True)
     assert "setelah Anda selesai" in client.get(f"/survei/t/{waiting.id}").get_data(
         as_text=True)

@@ -12,7 +12,7 @@ import holidays
 
 from ..clock import WITA, to_local
 from ..db import Param, prepared
-from ..errors import NotFound
+from ..errors import Invalid, NotFound
 from ..models import Closure, OpeningWindow, Service, Site, SiteService
 
 DAY_NAMES = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
@@ -206,3 +206,16 @@ def availability(site: Site, service: Service, now: dt.datetime,
 
 def local_midnight_utc(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), WITA).astimezone(dt.timezone.utc)
+
+
+def query_day(text, name: str) -> dt.date | None:
+    """A day given in a query string (`?from=`, `?to=`): YYYY-MM-DD, anything after the
+    first ten characters ignored; None when empty."""
+    text = str(text or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise Invalid(f"Tanggal '{name}' harus berformat YYYY-MM-DD.", code="invalid_date",
+                      field=name) from None

@@ -15,7 +15,7 @@ from ..clock import as_utc_naive, local_day
 from ..db import write_transaction
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Counter, Service, Site, SurveyResponse, Ticket
-from . import ikm
+from . import calendar, ikm
 
 PROFILE_CHOICES = {
     "age_band": ("<20", "20-29", "30-39", "40-49", "50-59", "60+"),
@@ -102,16 +102,8 @@ def period(day_from: str | None, day_to: str | None, now: dt.datetime
     """?from=&to= (YYYY-MM-DD, WITA days); by default the current year so far."""
     today = local_day(now)
 
-    def parse(text, name, default):
-        if not text:
-            return default
-        try:
-            return dt.date.fromisoformat(str(text)[:10])
-        except ValueError:
-            raise Invalid(f"Tanggal '{name}' harus berformat YYYY-MM-DD.",
-                          code="invalid_date", field=name) from None
-    first = parse(day_from, "from", today.replace(month=1, day=1))
-    last = parse(day_to, "to", today)
+    first = calendar.query_day(day_from, "from") or today.replace(month=1, day=1)
+    last = calendar.query_day(day_to, "to") or today
     if last < first:
         raise Invalid("Tanggal 'to' harus sama atau setelah 'from'.", code="invalid_date",
                       field="to")

@@ -10,8 +10,7 @@ from flask import abort, g, jsonify, request
 from flask_login import login_required
 
 from ...clock import iso, to_local
-from ...domain import audit
-from ...errors import Invalid
+from ...domain import audit, calendar
 from ...web import openapi
 from ...web.auth import signed_in_user, token_required
 from ...web.responses import file_response, page_or_fragment
@@ -29,14 +28,7 @@ openapi.add_operations([
 
 
 def _day(name: str) -> dt.date | None:
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw[:10])
-    except ValueError:
-        raise Invalid(f"Tanggal '{name}' harus berformat YYYY-MM-DD.", code="invalid_date",
-                      field=name) from None
+    return calendar.query_day(request.args.get(name), name)
 
 
 def _filters(user) -> dict:

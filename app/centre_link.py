@@ -21,6 +21,7 @@ import secrets
 import threading
 import time
 import uuid
+from urllib.parse import quote
 
 import click
 import requests
@@ -33,6 +34,8 @@ from .domain import (
     forwarding,
     hall_state,  # noqa: F401  (the centre's receiver of a hall's reports)
     link_rows,
+    survey,  # noqa: F401  (the centre's receiver of survey answers)
+    visits,
 )
 from .models import Site
 
@@ -101,11 +104,13 @@ class HttpCentre:
             raise LinkError("Jawaban pusat tidak lengkap.")
         return results
 
-    def updates(self, since: int, limit: int, catalogue: int = 0) -> dict:
+    def updates(self, since: int, limit: int, catalogue: int = 0,
+                pulse: dict | None = None) -> dict:
         """A page of the hall's feed; `catalogue` tells the centre which catalogue
-        version this hall runs."""
+        version this hall runs, `pulse` how the hall is doing (`visits.pulse`)."""
+        extra = "".join(f"&{key}={quote(str(value))}" for key, value in (pulse or {}).items())
         page = self._call("GET", f"/api/v1/sync/updates?since={int(since)}&limit={int(limit)}"
-                                 f"&catalogue={int(catalogue)}")
+                                 f"&catalogue={int(catalogue)}{extra}")
         if not isinstance(page.get("updates"), list) or not isinstance(page.get("cursor"), int):
             raise LinkError("Jawaban pusat tidak lengkap.")
         return page
@@ -156,6 +161,7 @@ def sync_site(app, site: Site, centre, batch: int | None = None, renew=None) -> 
     stats = {"delivered": 0, "refused": 0, "updates": 0}
     if app.config["MPP_ROLE"] == "site":  # no-shows are decided at the hall, link or not
         booking.sweep_no_shows(site, app.clock.now())
+        visits.refresh(app.clock.now())  # the facts that moved join the outbox
     while True:
         if renew is not None and not renew():
             return stats  # another sender holds the hall's lease now
@@ -188,8 +194,10 @@ def sync_site(app, site: Site, centre, batch: int | None = None, renew=None) -> 
             raise LinkError("Pusat tidak mengakui semua pesan.")
     if centre.pulls:
         cursor = forwarding.updates_cursor(site.id)
+        pulse = visits.pulse(site, app.clock.now())
         while True:
-            page = centre.updates(cursor, 500, catalogue_feed.running_version(site))
+            page = centre.updates(cursor, 500, catalogue_feed.running_version(site), pulse)
+            pulse = None
             if page["cursor"] <= cursor:
                 break
             stats["updates"] += forwarding.apply_updates(site, page["updates"], page["cursor"],

@@ -40,7 +40,7 @@ def central_counts(pg_database) -> dict:
     with psycopg2.connect(pg_database) as conn, conn.cursor() as cur:
         cur.execute("select count(*), count(distinct tracking_code) from case_record")
         cases, distinct = cur.fetchone()
-        cur.execute("select count(*) from inbox_message")
+        cur.execute("select count(*) from inbox_message where kind like 'case.%'")
         (inbox,) = cur.fetchone()
         cur.execute("select count(*), count(distinct case_id) from case_event "
                     "where status = 'forwarded'")

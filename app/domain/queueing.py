@@ -350,7 +350,8 @@ def recall(counter: Counter, now: dt.datetime, by: Actor | str | None = None) ->
 def _transition(ticket_id: str, action: str, now: dt.datetime, by: Actor | str | None,
                 apply, **detail) -> Ticket:
     """Lock the ticket, check the transition is allowed from its current status,
-    apply the change, audit it and publish it."""
+    apply the change, audit it and publish it. `apply` may return more detail for the
+    ticket's event."""
     with write_transaction():
         ticket = lock_rows(Ticket.select().where(Ticket.id == ticket_id)).first()
         if ticket is None:
@@ -361,7 +362,7 @@ def _transition(ticket_id: str, action: str, now: dt.datetime, by: Actor | str |
                 f"aksi ini tidak bisa dilakukan.", code="invalid_transition",
                 status_now=ticket.status, action=action)
         counter = ticket.counter
-        apply(ticket)
+        detail.update(apply(ticket) or {})
         ticket.save()
         _record(ticket, action, now, counter, by, **detail)
         _publish(ticket.site, action, ticket, counter, now)
@@ -412,8 +413,10 @@ def transfer(ticket_id: str, service: Service, now: dt.datetime,
         calendar.require_offered(t.site, service)
         if service.id == t.service_id:
             raise Conflict("Tiket sudah berada di layanan itu.", code="same_service")
+        left = t.service.code
         t.service, t.status, t.counter = service, "waiting", None
         t.called_at = t.started_at = None
+        return {"from": left}  # the reports count the transfer where the citizen left
     return _transition(ticket_id, "transfer", now, by, apply, to=service.code)
 
 

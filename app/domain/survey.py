@@ -12,10 +12,12 @@ import re
 import peewee as pw
 
 from ..clock import as_utc_naive, local_day
-from ..db import write_transaction
+from ..db import database, write_transaction
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Counter, Service, Site, SurveyResponse, Ticket
-from . import calendar, ikm
+from . import calendar, forwarding, ikm, link_rows
+
+KIND = "survey.answered"
 
 PROFILE_CHOICES = {
     "age_band": ("<20", "20-29", "30-39", "40-49", "50-59", "60+"),
@@ -76,12 +78,48 @@ def submit(site: Site, service: Service, answers, now: dt.datetime,
                                code="already_answered")
             service = ticket.service
         try:
-            return SurveyResponse.create(
-                site=site, service=service, ticket_ref=ticket_id, answers=sheet,
-                comment=text, profile=who, day=local_day(now), created_at=as_utc_naive(now))
+            with database.atomic():
+                row = SurveyResponse.create(
+                    site=site, service=service, ticket_ref=ticket_id, answers=sheet,
+                    comment=text, profile=who, day=local_day(now),
+                    created_at=as_utc_naive(now))
         except pw.IntegrityError:  # the same ticket answered at the same moment
             raise Conflict("Survei untuk tiket ini sudah diisi. Terima kasih.",
                            code="already_answered") from None
+        _forward(site, row)
+        return row
+
+
+def _forward(site: Site, row: SurveyResponse) -> None:
+    """At a hall's box the sheet goes up to the centre in its own transaction."""
+    if link_rows.role() != "site" or not link_rows.serves(site.code):
+        return
+    link_rows.outbox(site.id, site.code, KIND, f"survey:{site.code}", {
+        "ticket_ref": row.ticket_ref, "service": row.service.code, "answers": row.answers,
+        "comment": row.comment, "profile": row.profile, "day": row.day.isoformat(),
+        "created_at": row.created_at.isoformat()}, row.created_at)
+
+
+def receive_sheet(site: Site, body, data, content, naive, ctx) -> None:
+    """At the centre: a hall's sheet, checked like one answered here. The message id
+    is stored once by `forwarding`; a ticket's sheet is also unique by its ticket."""
+    service = Service.get_or_none(Service.code == str(data["service"])[:40])
+    if service is None:
+        raise ValueError("service")
+    ticket_ref = data.get("ticket_ref")
+    if ticket_ref is not None and (
+            not isinstance(ticket_ref, str)
+            or SurveyResponse.select().where(SurveyResponse.ticket_ref == ticket_ref).exists()):
+        return
+    SurveyResponse.create(
+        site=site, service=service, ticket_ref=ticket_ref,
+        answers=ikm.answers_from_list([data["answers"][c] for c in ikm.CODES]),
+        comment=_comment(data.get("comment")), profile=_profile(data.get("profile")),
+        day=dt.date.fromisoformat(data["day"]),
+        created_at=dt.datetime.fromisoformat(data["created_at"]))
+
+
+forwarding.register_message_kind(KIND, receive_sheet)
 
 
 def figures(site: Site, day_from: dt.date | None = None, day_to: dt.date | None = None,

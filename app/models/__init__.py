@@ -19,6 +19,7 @@ dates.
 - mail: MailMessage
 - ratelimit: RateCounter
 - survey: SurveyResponse
+- visits: VisitFact, VisitCursor, HallPulse
 """
 from .accounts import ApiToken, LoginAttempt, User
 from .audit import AuditEntry
@@ -51,13 +52,14 @@ from .printing import Kiosk, PrintJob
 from .queue import NumberSequence, Ticket, TicketEvent
 from .ratelimit import RateCounter
 from .survey import SurveyResponse
+from .visits import HallPulse, VisitCursor, VisitFact
 
 __all__ = [
     "Agency", "ApiToken", "Appointment", "AuditEntry", "BookingSetting", "Case",
     "CaseAttachment", "CaseEvent", "CaseUpdate", "CatalogueVersion", "Closure", "Counter",
-    "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "HallState",
+    "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "HallPulse", "HallState",
     "InboxMessage", "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "NumberSequence",
     "OpeningWindow", "PrintJob", "RateCounter", "Service", "Site", "SiteService",
     "SlotCounter", "SurveyResponse", "SyncKey", "SyncNonce", "SyncState", "Ticket",
-    "TicketEvent", "User", "random_id",
+    "TicketEvent", "User", "VisitCursor", "VisitFact", "random_id",
 ]

@@ -9,7 +9,15 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from ..centre_link import NONCE_HEADER, SIG_HEADER, SITE_HEADER, TS_HEADER, real_now, signature
 from ..clock import iso
-from ..domain import accounts, attachments, cases, catalogue_feed, forwarding, queueing
+from ..domain import (
+    accounts,
+    attachments,
+    cases,
+    catalogue_feed,
+    forwarding,
+    queueing,
+    visits,
+)
 from ..errors import Forbidden, Invalid, NotFound
 from ..models import Site
 from ..printing import receipts
@@ -210,6 +218,7 @@ def sync_updates():
     reported = request.args.get("catalogue", "")
     if reported.isdecimal() and len(reported) < 18:
         catalogue_feed.report(site, int(reported), now())
+    visits.record_pulse(site, request.args, now())
     return jsonify(forwarding.updates_since(site, since, limit))
 
 
@@ -292,7 +301,8 @@ openapi.add_operations([
       "401": "unsigned / bad_signature / clock_skew / replayed / unknown_site_key"}),
     ("get", "/api/v1/sync/updates", "A hall pulls its updates after a cursor (HMAC signed; "
      "kinds: case.status, appointment.*, catalogue; query: since, limit, catalogue = the "
-     "catalogue version the hall runs)", None, None,
+     "catalogue version the hall runs; the hall's pulse: waiting, longest (seconds), "
+     "served, pending, until (epoch seconds its facts reach), day)", None, None,
      {"200": "updates, cursor, more", "401": "unsigned / bad_signature / replayed"}),
     ("get", "/api/v1/central/cases", "Officer inbox (?site=&agency=&service=&status=)",
      "officer", None, {"200": "cases", "403": "not an officer"}),

@@ -38,12 +38,11 @@ from reportlab.platypus import (
 from printers.pdf import STANDARD, unicode_fonts
 
 from ..clock import to_local
+from ..domain.calendar import MONTH_NAMES
 
 TITLE = "LAPORAN BULANAN PELAYANAN"
 ORGANISATION = "Mal Pelayanan Publik Kabupaten Kutai Kartanegara"
 KABUPATEN = "Seluruh lokasi (Kabupaten Kutai Kartanegara)"
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-          "September", "Oktober", "November", "Desember")
 NONE = "–"  # en dash: no figure (nothing to measure)
 
 INK = colors.HexColor("#1c2430")
@@ -72,12 +71,12 @@ class Labels:
 # --- words and numbers -----------------------------------------------------------------
 
 def month_name(day: dt.date) -> str:
-    return f"{MONTHS[day.month - 1]} {day.year}"
+    return f"{MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def wita(moment: dt.datetime) -> str:
     local = to_local(moment)
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year} pukul {local:%H.%M} WITA"
+    return f"{local.day} {MONTH_NAMES[local.month - 1]} {local.year} pukul {local:%H.%M} WITA"
 
 
 def whole(n) -> str:

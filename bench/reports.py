@@ -379,12 +379,12 @@ def run(label: str, url: str | None, data_dir: Path, args) -> dict:
                   f"{len(ms):>4}")
 
         print("  where the kabupaten month's time goes (each part once, ms):")
-        parts = [("figures", lambda: reports.figures(kabupaten_month))]
-        parts += [(f"breakdown {by}", lambda by=by: reports.breakdown(kabupaten_month, by))
-                  for by in reports.GROUPS]
-        parts += [("heat map", lambda: reports.heat_map(kabupaten_month)),
-                  ("bookings", lambda: reports.bookings(kabupaten_month)),
-                  ("cases", lambda: reports.cases(kabupaten_month))]
+        parts = [("days+services (totals)", lambda: reports.figures(kabupaten_month)),
+                 ("halls+counters+operators", lambda: reports.breakdown(kabupaten_month,
+                                                                        "site")),
+                 ("heat map", lambda: reports.heat_map(kabupaten_month)),
+                 ("bookings", lambda: reports.bookings(kabupaten_month)),
+                 ("cases", lambda: reports.cases(kabupaten_month))]
         line = []
         for name, fn in parts:
             start = time.perf_counter()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import peewee as pw
 
 from ..clock import WITA, as_utc_naive, iso, local_day
+from ..db import database
 from ..errors import Forbidden, Invalid, NotFound
 from ..models import (
     Agency,
@@ -139,14 +140,25 @@ def period(kind: str | None, day_from: str | None, day_to: str | None, now: dt.d
 
 
 # --- the figures ---------------------------------------------------------------------
+#
+# A period's facts are read in few passes (`_Families`): one GROUP BY over (a family's
+# columns, whole minute of wait) sums the counts and gives the wait histogram at once,
+# a second the service-time histogram. Every breakdown is a sum of those groups, added
+# up here: the days, services, agencies and totals from day x service; the halls,
+# counters and operators from hall x counter x operator (a visit no counter or no
+# operator handled still counts for its hall). Counts add up exactly, means are sums
+# over counts, and percentiles read the merged histograms, so the figures are those
+# of a GROUP BY per breakdown, in four passes instead of twenty-one (three for the
+# totals and for each of six breakdowns).
 
 def _facts(f: Filters):
-    query = (VisitFact.select().join(Service, on=(VisitFact.service == Service.id))
-             .where((VisitFact.day >= f.first) & (VisitFact.day <= f.last)))
+    """The period's facts within the filters; Service is joined only for an agency."""
+    query = VisitFact.select().where((VisitFact.day >= f.first) & (VisitFact.day <= f.last))
+    if f.agency is not None:
+        query = (query.join(Service, on=(VisitFact.service == Service.id))
+                 .where(Service.agency == f.agency))
     if f.site is not None:
         query = query.where(VisitFact.site == f.site)
-    if f.agency is not None:
-        query = query.where(Service.agency == f.agency)
     if f.service is not None:
         query = query.where(VisitFact.service == f.service)
     return query
@@ -173,142 +185,223 @@ def _pct(part, whole) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
+def _flag(condition):
+    return pw.fn.SUM(pw.Case(None, [(condition, 1)], 0))
+
+
+# The counts of a group, in the order selected: each adds up over sub-groups.
+SUMS = ("arrived", "served", "no_show", "cancelled", "transferred", "within", "with_target",
+        "wait_sum", "wait_n", "service_sum", "service_n", "appointments")
+
+
 def _counts_select():
-    done = pw.fn.SUM(pw.Case(None, [(VisitFact.status == "done", 1)], 0))
     return [
-        pw.fn.COUNT(VisitFact.id).alias("arrived"),
-        done.alias("served"),
-        pw.fn.SUM(pw.Case(None, [(VisitFact.status == "no_show", 1)], 0)).alias("no_show"),
-        pw.fn.SUM(pw.Case(None, [(VisitFact.status == "cancelled", 1)], 0)).alias("cancelled"),
-        pw.fn.SUM(pw.Case(None, [(VisitFact.transfers > 0, 1)], 0)).alias("transferred"),
-        pw.fn.SUM(pw.Case(None, [(VisitFact.within_target == True, 1)], 0))  # noqa: E712
-        .alias("within"),
-        pw.fn.COUNT(VisitFact.within_target).alias("with_target"),
-        pw.fn.AVG(VisitFact.wait_seconds).alias("wait_mean"),
-        pw.fn.MAX(VisitFact.wait_seconds).alias("wait_max"),
-        pw.fn.AVG(VisitFact.service_seconds).alias("service_mean"),
-        pw.fn.SUM(pw.Case(None, [(VisitFact.source == "appointment", 1)], 0))
-        .alias("appointments"),
+        pw.fn.COUNT(VisitFact.id),
+        _flag(VisitFact.status == "done"),
+        _flag(VisitFact.status == "no_show"),
+        _flag(VisitFact.status == "cancelled"),
+        _flag(VisitFact.transfers > 0),
+        _flag(VisitFact.within_target == True),  # noqa: E712
+        pw.fn.COUNT(VisitFact.within_target),
+        pw.fn.SUM(VisitFact.wait_seconds),
+        pw.fn.COUNT(VisitFact.wait_seconds),
+        pw.fn.SUM(VisitFact.service_seconds),
+        pw.fn.COUNT(VisitFact.service_seconds),
+        _flag(VisitFact.source == "appointment"),
+        pw.fn.MAX(VisitFact.wait_seconds),  # not a sum: the larger of two maxima
     ]
 
 
-def _row_figures(row: dict, waits: list, services: list) -> dict:
-    row = {key: row.get(key) for key in ("arrived", "served", "no_show", "cancelled",
-                                         "transferred", "appointments", "wait_mean",
-                                         "wait_max", "service_mean", "within",
-                                         "with_target")}
-    arrived = int(row["arrived"] or 0)
-    served, no_show = int(row["served"] or 0), int(row["no_show"] or 0)
-    return {
-        "arrived": arrived, "served": served, "no_show": no_show,
-        "no_show_rate": _pct(no_show, arrived),
-        "cancelled": int(row["cancelled"] or 0),
-        "transferred": int(row["transferred"] or 0),
-        "appointments": int(row["appointments"] or 0),
-        "wait_minutes": {"mean": _minutes(row["wait_mean"]),
-                         "p50": _percentile(waits, 0.5), "p90": _percentile(waits, 0.9),
-                         "max": _minutes(row["wait_max"])},
-        "service_minutes": {"mean": _minutes(row["service_mean"]),
-                            "p90": _percentile(services, 0.9)},
-        "within_target_pct": _pct(int(row["within"] or 0), int(row["with_target"] or 0)),
-    }
+class _Tally:
+    """One group's counts (in `SUMS` order), longest wait, and its wait and service-time
+    histograms (minute -> visits)."""
+    __slots__ = ("counts", "wait_max", "waits", "services")
+
+    def __init__(self):
+        self.counts = [0] * len(SUMS)
+        self.wait_max = None
+        self.waits: dict[int, int] = {}
+        self.services: dict[int, int] = {}
+
+    def add(self, other: "_Tally") -> "_Tally":
+        self.counts = [a + b for a, b in zip(self.counts, other.counts)]
+        if other.wait_max is not None:
+            self.wait_max = max(self.wait_max or 0, other.wait_max)
+        for mine, theirs in ((self.waits, other.waits), (self.services, other.services)):
+            for minute, n in theirs.items():
+                mine[minute] = mine.get(minute, 0) + n
+        return self
+
+    def figures(self) -> dict:
+        c = dict(zip(SUMS, self.counts))
+        waits, services = sorted(self.waits.items()), sorted(self.services.items())
+        return {
+            "arrived": c["arrived"], "served": c["served"], "no_show": c["no_show"],
+            "no_show_rate": _pct(c["no_show"], c["arrived"]),
+            "cancelled": c["cancelled"], "transferred": c["transferred"],
+            "appointments": c["appointments"],
+            "wait_minutes": {
+                "mean": _minutes(c["wait_sum"] / c["wait_n"]) if c["wait_n"] else None,
+                "p50": _percentile(waits, 0.5), "p90": _percentile(waits, 0.9),
+                "max": _minutes(self.wait_max)},
+            "service_minutes": {
+                "mean": (_minutes(c["service_sum"] / c["service_n"]) if c["service_n"]
+                         else None),
+                "p90": _percentile(services, 0.9)},
+            "within_target_pct": _pct(c["within"], c["with_target"]),
+        }
 
 
-def _group_key(by: str):
-    """(columns selected, how a row names its group) of a breakdown."""
-    if by == "site":
-        return [Site.code, Site.name], lambda r: (r["code"], r["name"])
-    if by == "agency":
-        return [Agency.code, Agency.name], lambda r: (r["code"], r["name"])
-    if by == "service":
-        return [Service.code, Service.name], lambda r: (r["code"], r["name"])
-    if by == "counter":
-        return ([Site.code, VisitFact.counter_code],
-                lambda r: (f"{r['code']}/{r['counter_code']}",
-                           f"{r['code']} {r['counter_code']}"))
-    if by == "operator":
-        return [VisitFact.operator], lambda r: (r["operator"], r["operator"])
-    if by == "day":
-        return [VisitFact.day], lambda r: (str(r["day"]), str(r["day"]))
-    raise Invalid("Pengelompokan tidak dikenal.", code="invalid_field", field="by",
-                  allowed=list(GROUPS))
-
-
-def _joined(query, by: str):
-    if by in ("site", "counter"):
-        query = query.switch(VisitFact).join(Site, on=(VisitFact.site == Site.id))
-    if by == "agency":
-        query = query.switch(Service).join(Agency, on=(Service.agency == Agency.id))
-    if by == "counter":
-        query = query.where(VisitFact.counter_code.is_null(False))
-    if by == "operator":
-        query = query.where(VisitFact.operator.is_null(False))
-    return query
-
-
-def _histograms(f: Filters, columns: list, by: str | None):
-    """Per group: the wait and the service-time histograms in whole minutes."""
-    out = {"wait": {}, "service": {}}
-    for name, field in (("wait", VisitFact.wait_seconds),
-                        ("service", VisitFact.service_seconds)):
-        minute = (field / 60).alias("minute")
-        query = _facts(f).select(*columns, minute, pw.fn.COUNT(VisitFact.id).alias("n"))
-        if by:
-            query = _joined(query, by)
-        query = (query.where(field.is_null(False)).group_by(*columns, field / 60)
-                 .order_by(*columns, field / 60).dicts())
-        for row in query:
-            key = tuple(row[c.name] for c in columns)
-            out[name].setdefault(key, []).append((int(row["minute"]), int(row["n"])))
+def _tallies(f: Filters, columns: list) -> dict[tuple, _Tally]:
+    """Per group of `columns`: its tally, in two passes over the period's facts. Rows
+    are read raw (no per-value conversion): a key holds what the driver returns."""
+    out: dict[tuple, _Tally] = {}
+    n, width = len(columns), len(SUMS)
+    wait = VisitFact.wait_seconds / 60
+    query = _facts(f).select(*columns, wait, *_counts_select()).group_by(*columns, wait)
+    for row in database.execute(query):
+        tally = out.get(row[:n])
+        if tally is None:
+            tally = out[row[:n]] = _Tally()
+        values = row[n + 1:]
+        counts = tally.counts
+        for i in range(width):
+            counts[i] += int(values[i] or 0)
+        if values[width] is not None:
+            tally.wait_max = max(tally.wait_max or 0, int(values[width]))
+        if row[n] is not None:
+            minute = int(row[n])
+            tally.waits[minute] = tally.waits.get(minute, 0) + int(values[0])
+    service = VisitFact.service_seconds / 60
+    query = (_facts(f).select(*columns, service, pw.fn.COUNT(VisitFact.id))
+             .where(VisitFact.service_seconds.is_null(False)).group_by(*columns, service))
+    for row in database.execute(query):
+        tally = out.get(row[:n])
+        if tally is None:
+            tally = out[row[:n]] = _Tally()
+        minute = int(row[n])
+        tally.services[minute] = tally.services.get(minute, 0) + int(row[n + 1])
     return out
+
+
+def _merged(tallies: dict, key_of) -> dict:
+    """Sub-groups added up into the groups `key_of(sub-key)` names (None: left out)."""
+    out: dict = {}
+    for key, tally in tallies.items():
+        group = key_of(key)
+        if group is not None:
+            out.setdefault(group, _Tally()).add(tally)
+    return out
+
+
+def _rows(tallies: dict, names: dict, order=None) -> list[dict]:
+    """Breakdown rows; `names`: group -> (code, name); sorted by code or `order(group)`."""
+    keys = sorted(tallies, key=order or (lambda key: names[key][0]))
+    return [{"key": names[key][0], "name": names[key][1], **tallies[key].figures()}
+            for key in keys]
+
+
+class _Families:
+    """The period's facts read in two families of two passes each: when and what (day x
+    service: the days, services, agencies and the totals) and where and who (hall x
+    counter x operator: the halls, counters and operators)."""
+
+    COLUMNS = {"when_what": [VisitFact.day, VisitFact.service],
+               "where_who": [VisitFact.site, VisitFact.counter_code, VisitFact.operator]}
+    FAMILY = {"day": "when_what", "service": "when_what", "agency": "when_what",
+              "site": "where_who", "counter": "where_who", "operator": "where_who"}
+
+    def __init__(self, f: Filters):
+        self.f = f
+        self._cache: dict[str, dict] = {}
+
+    def family(self, name: str) -> dict:
+        if name not in self._cache:
+            self._cache[name] = _tallies(self.f, self.COLUMNS[name])
+        return self._cache[name]
+
+    def totals(self) -> dict:
+        return _merged(self.family("when_what"), lambda key: ()).get((), _Tally()).figures()
+
+    def breakdown(self, by: str) -> list[dict]:
+        if by not in self.FAMILY:
+            raise Invalid("Pengelompokan tidak dikenal.", code="invalid_field", field="by",
+                          allowed=list(GROUPS))
+        tallies = self.family(self.FAMILY[by])
+        if by == "day":
+            days = _merged(tallies, lambda key: (_day(key[0]),))
+            return _rows(days, {k: (k[0].isoformat(),) * 2 for k in days})
+        if by == "service":
+            return self._services(_merged(tallies, lambda key: (key[1],)))
+        if by == "agency":
+            agency_of = dict(Service.select(Service.id, Service.agency).tuples())
+            agencies = _merged(tallies, lambda key: (agency_of[key[1]],))
+            return _rows(agencies, {(aid,): (code, name) for aid, code, name in Agency.select(
+                Agency.id, Agency.code, Agency.name).tuples()})
+        sites = {(sid,): (code, name) for sid, code, name in Site.select(
+            Site.id, Site.code, Site.name).tuples()}
+        if by == "site":
+            return _rows(_merged(tallies, lambda key: key[:1]), sites)
+        if by == "counter":
+            counters = _merged(tallies, lambda key: key[:2] if key[1] is not None else None)
+            code = {key[0]: names[0] for key, names in sites.items()}
+            return _rows(counters, {k: (f"{code[k[0]]}/{k[1]}", f"{code[k[0]]} {k[1]}")
+                                    for k in counters}, order=lambda k: (code[k[0]], k[1]))
+        operators = _merged(tallies, lambda key: key[2:] if key[2] is not None else None)
+        return _rows(operators, {k: (k[0], k[0]) for k in operators})
+
+    def _services(self, services: dict) -> list[dict]:
+        known = {sid: (code, name) for sid, code, name in Service.select(
+            Service.id, Service.code, Service.name).tuples()}
+        out = _rows(services, {k: known[k[0]] for k in services})
+        # A transfer counts where the citizen left, not where they went.
+        left = _transferred_out(self.f)
+        for item in out:
+            item["transferred"] = left.pop(item["key"], 0)
+        names = dict(known.values())
+        empty = _Tally().figures()
+        out.extend({"key": code, "name": names.get(code, code), **empty, "transferred": n}
+                   for code, n in left.items())
+        out.sort(key=lambda item: item["key"])
+        return out
+
+
+def _day(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _site_names() -> dict:
+    return {(sid,): (code, name) for sid, code, name in Site.select(
+        Site.id, Site.code, Site.name).tuples()}
 
 
 def figures(f: Filters) -> dict:
     """The totals of a period."""
-    row = _facts(f).select(*_counts_select()).dicts().get()
-    histograms = _histograms(f, [], None)
-    return _row_figures(row, histograms["wait"].get((), []),
-                        histograms["service"].get((), []))
+    return _Families(f).totals()
 
 
 def breakdown(f: Filters, by: str) -> list[dict]:
     """The same figures per hall, agency, service, counter, operator or day."""
-    columns, name_of = _group_key(by)
-    query = _joined(_facts(f).select(*columns, *_counts_select()), by)
-    rows = list(query.group_by(*columns).order_by(*columns).dicts())
-    histograms = _histograms(f, columns, by)
-    out = []
-    for row in rows:
-        key = tuple(row[c.name] for c in columns)
-        code, name = name_of(row)
-        out.append({"key": code, "name": name,
-                    **_row_figures(row, histograms["wait"].get(key, []),
-                                   histograms["service"].get(key, []))})
-    if by == "service":  # a transfer counts where the citizen left, not where they went
-        left = _transferred_out(f)
-        for item in out:
-            item["transferred"] = left.pop(item["key"], 0)
-        names = dict(Service.select(Service.code, Service.name)
-                     .where(Service.code.in_(list(left) or [""])).tuples())
-        empty = _row_figures({}, [], [])
-        out.extend({"key": code, "name": names.get(code, code), **empty, "transferred": n}
-                   for code, n in left.items())
-        out.sort(key=lambda item: item["key"])
-    return out
+    return _Families(f).breakdown(by)
 
 
 def _transferred_out(f: Filters) -> dict[str, int]:
-    first = Service.alias()
-    query = (VisitFact.select(first.code, pw.fn.COUNT(VisitFact.id).alias("n"))
-             .join(first, on=(VisitFact.first_service == first.id))
-             .where((VisitFact.day >= f.first) & (VisitFact.day <= f.last)))
+    """Visits transferred away from each service (by code), filtered by where they
+    started. Grouped by the service's id, joined to Service only for an agency: with a
+    join on every fact, PostgreSQL walked the whole first_service index instead."""
+    query = VisitFact.select(VisitFact.first_service, pw.fn.COUNT(VisitFact.id)).where(
+        (VisitFact.day >= f.first) & (VisitFact.day <= f.last)
+        & VisitFact.first_service.is_null(False))
     if f.site is not None:
         query = query.where(VisitFact.site == f.site)
     if f.agency is not None:
-        query = query.where(first.agency == f.agency)
+        query = (query.join(Service, on=(VisitFact.first_service == Service.id))
+                 .where(Service.agency == f.agency))
     if f.service is not None:
         query = query.where(VisitFact.first_service == f.service)
-    return {code: int(n) for code, n in query.group_by(first.code).tuples()}
+    codes = dict(Service.select(Service.id, Service.code).tuples())
+    return {codes[sid]: int(n) for sid, n in database.execute(
+        query.group_by(VisitFact.first_service))}
 
 
 def heat_map(f: Filters) -> list[dict]:
@@ -419,19 +512,14 @@ def summary(f: Filters, now: dt.datetime, refresh: bool = True) -> dict:
     figures are not final."""
     if refresh:
         visits.refresh(now)
-    totals = figures(f)
+    families = _Families(f)
     return {
         "period": f.as_dict(),
-        **totals,
+        **families.totals(),
         "cases": cases(f),
         "bookings": bookings(f),
         "incomplete_sites": incomplete_sites(f, now),
-        "by_site": breakdown(f, "site"),
-        "by_agency": breakdown(f, "agency"),
-        "by_service": breakdown(f, "service"),
-        "by_counter": breakdown(f, "counter"),
-        "by_operator": breakdown(f, "operator"),
-        "by_day": breakdown(f, "day"),
+        **{f"by_{by}": families.breakdown(by) for by in GROUPS},
         "by_hour": heat_map(f),
         "generated_at": iso(now),
     }

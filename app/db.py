@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 import weakref
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -152,6 +153,26 @@ def write_transaction():
     if is_sqlite():
         return database.atomic("IMMEDIATE")
     return database.atomic()
+
+
+@contextmanager
+def read_snapshot(work_mem: str | None = None):
+    """One consistent view for a report's several queries: a transaction that only
+    reads (REPEATABLE READ, READ ONLY on PostgreSQL; a deferred BEGIN on SQLite, whose
+    WAL gives a snapshot from the first read), so totals and breakdowns count the same
+    rows while new ones arrive. `work_mem` (PostgreSQL, e.g. "16MB") lets its sorts and
+    hash aggregates stay in memory: at the default 4MB the planner sorted a month of
+    facts on disk where a hash aggregate takes half the time. Inside a transaction
+    already, it joins that one."""
+    if database.in_transaction():
+        yield
+        return
+    with database.atomic():
+        if not is_sqlite():
+            database.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            if work_mem:
+                database.execute_sql("SELECT set_config('work_mem', %s, true)", (work_mem,))
+        yield
 
 
 def lock_rows(query):

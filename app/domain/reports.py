@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import peewee as pw
 
 from ..clock import WITA, as_utc_naive, iso, local_day
-from ..db import database
+from ..db import database, read_snapshot
 from ..errors import Forbidden, Invalid, NotFound
 from ..models import (
     Agency,
@@ -38,6 +38,8 @@ MAX_DAYS = 400  # a year and a bit: longer ranges are exports of several reports
 GROUPS = ("site", "agency", "service", "counter", "operator", "day")
 # A hall's facts arrive at every pull (about every 2 s); older than this, they lag.
 LAG = dt.timedelta(minutes=5)
+# PostgreSQL's memory for a report's sorts and hash aggregates (`db.read_snapshot`).
+WORK_MEM = "16MB"
 OUTCOME_STATUSES = {"served": "done", "no_show": "no_show", "cancelled": "cancelled"}
 
 
@@ -512,14 +514,15 @@ def summary(f: Filters, now: dt.datetime, refresh: bool = True) -> dict:
     figures are not final."""
     if refresh:
         visits.refresh(now)
-    families = _Families(f)
-    return {
-        "period": f.as_dict(),
-        **families.totals(),
-        "cases": cases(f),
-        "bookings": bookings(f),
-        "incomplete_sites": incomplete_sites(f, now),
-        **{f"by_{by}": families.breakdown(by) for by in GROUPS},
-        "by_hour": heat_map(f),
-        "generated_at": iso(now),
-    }
+    with read_snapshot(work_mem=WORK_MEM):
+        families = _Families(f)
+        return {
+            "period": f.as_dict(),
+            **families.totals(),
+            "cases": cases(f),
+            "bookings": bookings(f),
+            "incomplete_sites": incomplete_sites(f, now),
+            **{f"by_{by}": families.breakdown(by) for by in GROUPS},
+            "by_hour": heat_map(f),
+            "generated_at": iso(now),
+        }

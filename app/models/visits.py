@@ -38,7 +38,8 @@ class VisitFact(BaseModel):
     changed_at = pw.DateTimeField()  # its newest event: a newer row replaces an older one
 
     class Meta:
-        indexes = ((("site", "day"), False), (("day", "site"), False))
+        indexes = ((("site", "day"), False), (("day", "site"), False),
+                   (("service", "day"), False))  # migration 0580
 
 
 class VisitCursor(BaseModel):

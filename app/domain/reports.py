@@ -205,9 +205,9 @@ def _counts_select():
         _flag(VisitFact.transfers > 0),
         _flag(VisitFact.within_target == True),  # noqa: E712
         pw.fn.COUNT(VisitFact.within_target),
-        pw.fn.SUM(VisitFact.wait_seconds),
+        pw.fn.COALESCE(pw.fn.SUM(VisitFact.wait_seconds), 0),
         pw.fn.COUNT(VisitFact.wait_seconds),
-        pw.fn.SUM(VisitFact.service_seconds),
+        pw.fn.COALESCE(pw.fn.SUM(VisitFact.service_seconds), 0),
         pw.fn.COUNT(VisitFact.service_seconds),
         _flag(VisitFact.source == "appointment"),
         pw.fn.MAX(VisitFact.wait_seconds),  # not a sum: the larger of two maxima
@@ -256,33 +256,28 @@ class _Tally:
 
 def _tallies(f: Filters, columns: list) -> dict[tuple, _Tally]:
     """Per group of `columns`: its tally, in two passes over the period's facts. Rows
-    are read raw (no per-value conversion): a key holds what the driver returns."""
-    out: dict[tuple, _Tally] = {}
+    are read raw (no per-value conversion: a key holds what the driver returns) and
+    added up column by column."""
     n, width = len(columns), len(SUMS)
     wait = VisitFact.wait_seconds / 60
     query = _facts(f).select(*columns, wait, *_counts_select()).group_by(*columns, wait)
+    groups: dict[tuple, list] = {}
     for row in database.execute(query):
-        tally = out.get(row[:n])
-        if tally is None:
-            tally = out[row[:n]] = _Tally()
-        values = row[n + 1:]
-        counts = tally.counts
-        for i in range(width):
-            counts[i] += int(values[i] or 0)
-        if values[width] is not None:
-            tally.wait_max = max(tally.wait_max or 0, int(values[width]))
-        if row[n] is not None:
-            minute = int(row[n])
-            tally.waits[minute] = tally.waits.get(minute, 0) + int(values[0])
+        groups.setdefault(row[:n], []).append(row[n:])
+    out: dict[tuple, _Tally] = {}
+    for key, rows in groups.items():
+        tally = out[key] = _Tally()
+        minutes, *values = zip(*rows)
+        tally.counts = [sum(column) for column in values[:width]]
+        tally.wait_max = max((m for m in values[width] if m is not None), default=None)
+        # (group, minute) is unique in a GROUP BY: each minute's visits are its count.
+        tally.waits = {m: k for m, k in zip(minutes, values[0]) if m is not None}
     service = VisitFact.service_seconds / 60
     query = (_facts(f).select(*columns, service, pw.fn.COUNT(VisitFact.id))
              .where(VisitFact.service_seconds.is_null(False)).group_by(*columns, service))
     for row in database.execute(query):
-        tally = out.get(row[:n])
-        if tally is None:
-            tally = out[row[:n]] = _Tally()
-        minute = int(row[n])
-        tally.services[minute] = tally.services.get(minute, 0) + int(row[n + 1])
+        tally = out.get(row[:n]) or out.setdefault(row[:n], _Tally())
+        tally.services[row[n]] = row[n + 1]
     return out
 
 
@@ -322,24 +317,35 @@ class _Families:
             self._cache[name] = _tallies(self.f, self.COLUMNS[name])
         return self._cache[name]
 
+    def days(self) -> dict:
+        if "days" not in self._cache:
+            self._cache["days"] = _merged(self.family("when_what"),
+                                          lambda key: (_day(key[0]),))
+        return self._cache["days"]
+
+    def services(self) -> dict:
+        if "services" not in self._cache:
+            self._cache["services"] = _merged(self.family("when_what"), lambda key: key[1:])
+        return self._cache["services"]
+
     def totals(self) -> dict:
-        return _merged(self.family("when_what"), lambda key: ()).get((), _Tally()).figures()
+        return _merged(self.days(), lambda key: ()).get((), _Tally()).figures()
 
     def breakdown(self, by: str) -> list[dict]:
         if by not in self.FAMILY:
             raise Invalid("Pengelompokan tidak dikenal.", code="invalid_field", field="by",
                           allowed=list(GROUPS))
-        tallies = self.family(self.FAMILY[by])
         if by == "day":
-            days = _merged(tallies, lambda key: (_day(key[0]),))
+            days = self.days()
             return _rows(days, {k: (k[0].isoformat(),) * 2 for k in days})
         if by == "service":
-            return self._services(_merged(tallies, lambda key: (key[1],)))
+            return self._services(self.services())
         if by == "agency":
             agency_of = dict(Service.select(Service.id, Service.agency).tuples())
-            agencies = _merged(tallies, lambda key: (agency_of[key[1]],))
+            agencies = _merged(self.services(), lambda key: (agency_of[key[0]],))
             return _rows(agencies, {(aid,): (code, name) for aid, code, name in Agency.select(
                 Agency.id, Agency.code, Agency.name).tuples()})
+        tallies = self.family("where_who")
         sites = {(sid,): (code, name) for sid, code, name in Site.select(
             Site.id, Site.code, Site.name).tuples()}
         if by == "site":
@@ -369,6 +375,10 @@ class _Families:
 
 
 def _day(value) -> dt.date:
+    """A date from what a driver returns for a date or a day's start: a date, a
+    datetime or ISO text."""
+    if isinstance(value, dt.datetime):
+        return value.date()
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
@@ -422,23 +432,34 @@ def _utc_bounds(f: Filters) -> tuple[dt.datetime, dt.datetime]:
     return as_utc_naive(start), as_utc_naive(end)
 
 
+# WITA keeps no summer time: a UTC time from this hour on is the next WITA day.
+NEXT_WITA_DAY_FROM_UTC_HOUR = 24 - int(WITA.utcoffset(dt.datetime(2026, 1, 1)).seconds // 3600)
+
+
 def bookings(f: Filters) -> dict:
     """Appointments for days of the period: made, checked in, no-show, cancelled, and
-    how many days ahead they were made."""
-    query = (Appointment.select(Appointment.status, pw.fn.COUNT(Appointment.id).alias("n"))
-             .join(Service, on=(Appointment.service == Service.id))
+    how many days ahead they were made (from the WITA day it was made on). One GROUP BY
+    by status, day and the UTC day and half of making it, not a row per booking."""
+    made_on = Appointment.created_at.truncate("day")
+    late = Appointment.created_at.hour >= NEXT_WITA_DAY_FROM_UTC_HOUR
+    query = (Appointment.select(Appointment.status, Appointment.day, made_on, late,
+                                pw.fn.COUNT(Appointment.id))
              .where((Appointment.day >= f.first) & (Appointment.day <= f.last)))
+    if f.agency is not None:
+        query = query.join(Service, on=(Appointment.service == Service.id))
     query = _narrow(query, Appointment, f)
-    counts = {r["status"]: int(r["n"]) for r in query.group_by(Appointment.status).dicts()}
-    leads = _narrow(Appointment.select(Appointment.day, Appointment.created_at)
-                    .join(Service, on=(Appointment.service == Service.id))
-                    .where((Appointment.day >= f.first) & (Appointment.day <= f.last)),
-                    Appointment, f).tuples()
-    days = [(day - local_day(created)).days for day, created in leads]
-    return {"made": sum(counts.values()), "checked_in": counts.get("checked_in", 0),
+    counts: dict[str, int] = {}
+    ahead = made = 0
+    for status, day, made_at, after, n in query.group_by(
+            Appointment.status, Appointment.day, made_on, late).tuples():
+        counts[status] = counts.get(status, 0) + n
+        made_day = _day(made_at) + dt.timedelta(days=1 if after else 0)
+        ahead += (_day(day) - made_day).days * n
+        made += n
+    return {"made": made, "checked_in": counts.get("checked_in", 0),
             "no_show": counts.get("no_show", 0), "cancelled": counts.get("cancelled", 0),
             "booked": counts.get("booked", 0),
-            "lead_days_mean": round(sum(days) / len(days), 1) if days else None}
+            "lead_days_mean": round(ahead / made, 1) if made else None}
 
 
 def _narrow(query, model, f: Filters):

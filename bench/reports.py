@@ -15,13 +15,15 @@ report reads only these tables, so no ticket is made and `summary(refresh=False)
 Default 1.5 million facts (`--visits` for a smaller run). Arrivals Monday to Friday
 (Indonesian holidays off) 08:00-15:59 WITA, most at 09-10; the MPP Induk busier than a
 Mini MPP; waits lognormal (median 12, mean ~15 minutes), 5 % no-show, 2 % cancelled, 3 %
-transferred, 1 % requeued. PostgreSQL gets an ANALYZE after the load, as autovacuum
-would give it; SQLite nothing (the app never runs ANALYZE there).
+transferred, 1 % requeued. PostgreSQL gets a VACUUM ANALYZE after the load, as
+autovacuum would give it; SQLite nothing (the app never runs ANALYZE there).
 
 Baselines in the same run and connection: `SELECT 1`, and `SELECT COUNT(*)` of the
 month's facts (the least any report of that month must do); the table gives median and
-p90 in ms and the ratio to that count. Then where the kabupaten month's time goes
-(each part of the summary once) and the PDF of that month (render only).
+p90 in ms, the ratio to that count and the CPU ms of a run (this process, plus on a
+local PostgreSQL its backend; parallel workers not counted), which a busy machine
+inflates less than the wall time. Then where the kabupaten month's time goes (each
+part of the summary once) and the PDF of that month (render only).
 """
 import argparse
 import datetime as dt
@@ -41,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from app.clock import WITA  # noqa: E402
-from app.db import database  # noqa: E402
+from app.db import database, read_snapshot  # noqa: E402
 
 YEAR = 2025
 MONTH = "2025-10"
@@ -307,14 +309,33 @@ def _copy_text(rows) -> str:
 
 # --- timing -------------------------------------------------------------------------------
 
-def timed(fn, repeat: int) -> list[float]:
-    fn()  # warm: caches, the first plan
+def timed(fn, repeat: int, server_cpu=lambda: 0.0) -> tuple[list[float], float]:
+    """Sorted wall times in ms of `repeat` runs after a warm-up (caches, the first plan),
+    and the mean CPU ms of a run: this process's plus `server_cpu()`'s."""
+    fn()
     out = []
+    cpu0, server0 = time.process_time(), server_cpu()
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
         out.append((time.perf_counter() - start) * 1000)
-    return sorted(out)
+    cpu = (time.process_time() - cpu0 + server_cpu() - server0) * 1000 / repeat
+    return sorted(out), cpu
+
+
+def backend_cpu_reader():
+    """CPU seconds so far of this connection's PostgreSQL backend, read from /proc when
+    the server runs on this machine (else 0). Parallel workers are not counted."""
+    pid = database.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+    stat = Path(f"/proc/{pid}/stat")
+
+    def read():
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return read if stat.exists() else (lambda: 0.0)
 
 
 def p90(sorted_ms):
@@ -341,8 +362,8 @@ def run(label: str, url: str | None, data_dir: Path, args) -> dict:
         started = time.perf_counter()
         counts = load(generate(halls, args.visits, args.seed), postgres)
         loaded = time.perf_counter() - started
-        if postgres:
-            database.execute_sql("ANALYZE")
+        if postgres:  # what autovacuum does after a bulk insert (PostgreSQL 13+)
+            database.execute_sql("VACUUM ANALYZE")
         print(f"\n{label}: schema and demo {built:.1f} s; generated and loaded "
               f"{counts['fact']:,} facts, {counts['appointment']:,} bookings, "
               f"{counts['case']:,} cases ({counts['case_event']:,} events) in "
@@ -366,17 +387,18 @@ def run(label: str, url: str | None, data_dir: Path, args) -> dict:
             ("year, kabupaten", lambda: reports.summary(year, NOW, refresh=False),
              args.year_repeat),
         ]
+        server_cpu = backend_cpu_reader() if postgres else (lambda: 0.0)
         results = {}
         for name, fn, repeat in cases:
-            results[name] = timed(fn, repeat)
-        base = statistics.median(results["baseline: COUNT(*) of the month's facts"])
+            results[name] = timed(fn, repeat, server_cpu)
+        base = statistics.median(results["baseline: COUNT(*) of the month's facts"][0])
         rows = reports.summary(kabupaten_month, NOW, refresh=False)["arrived"]
-        print(f"{'':<42}{'median ms':>10}{'p90 ms':>10}{'x COUNT':>9}   n   "
+        print(f"{'':<42}{'median ms':>10}{'p90 ms':>10}{'x COUNT':>9}{'CPU ms':>9}   n   "
               f"({rows:,} facts in {MONTH})")
-        for name, ms in results.items():
+        for name, (ms, cpu) in results.items():
             median = statistics.median(ms)
             print(f"  {name:<40}{median:>10.1f}{p90(ms):>10.1f}{median / base:>9.1f}"
-                  f"{len(ms):>4}")
+                  f"{cpu:>9.1f}{len(ms):>4}")
 
         print("  where the kabupaten month's time goes (each part once, ms):")
         parts = [("days+services (totals)", lambda: reports.figures(kabupaten_month)),
@@ -386,15 +408,16 @@ def run(label: str, url: str | None, data_dir: Path, args) -> dict:
                  ("bookings", lambda: reports.bookings(kabupaten_month)),
                  ("cases", lambda: reports.cases(kabupaten_month))]
         line = []
-        for name, fn in parts:
-            start = time.perf_counter()
-            fn()
-            line.append(f"{name} {(time.perf_counter() - start) * 1000:.0f}")
+        with read_snapshot(work_mem=reports.WORK_MEM):  # as summary() reads them
+            for name, fn in parts:
+                start = time.perf_counter()
+                fn()
+                line.append(f"{name} {(time.perf_counter() - start) * 1000:.0f}")
         print("    " + ", ".join(line))
 
         summary = reports.summary(kabupaten_month, NOW, refresh=False)
         labels = monthly_report.Labels(None, month[0], NOW)
-        pdf = timed(lambda: monthly_report.render(summary, labels), 3)
+        pdf, _cpu = timed(lambda: monthly_report.render(summary, labels), 3)
         print(f"  PDF of the kabupaten month (render only): median "
               f"{statistics.median(pdf):.0f} ms")
         if args.pdf:
@@ -407,7 +430,7 @@ def run(label: str, url: str | None, data_dir: Path, args) -> dict:
     close_all = getattr(database.obj, "close_all", None)
     if close_all:
         close_all()
-    month_ms = statistics.median(results["month, kabupaten"])
+    month_ms = statistics.median(results["month, kabupaten"][0])
     return {"label": label, "month_ms": month_ms}
 
 

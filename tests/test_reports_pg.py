@@ -1,6 +1,7 @@
-"""The reports on PostgreSQL: the hand-made morning's figures (tests/test_reports.py)
-and the monthly PDF again, through `read_snapshot` (REPEATABLE READ, READ ONLY, more
-work_mem) and the raw rows psycopg2 returns."""
+"""The reports on PostgreSQL: the hand-made morning's figures (tests/test_reports.py),
+the kept days (tests/test_report_days.py) and the monthly PDF again, through
+`read_snapshot` (REPEATABLE READ, READ ONLY, more work_mem), the raw rows psycopg2
+returns and the upserts of `VisitDay`."""
 import pytest
 
 from app.db import database, is_sqlite, read_snapshot
@@ -10,7 +11,8 @@ from .test_monthly_report import (  # noqa: F401
     test_a_supervisor_gets_their_own_hall_by_session,
     test_the_kabupatens_month_has_a_row_per_hall_and_names_lagging_halls,
 )
-from .test_reports import *  # noqa: F401,F403 - collected again here, on PostgreSQL
+from .test_report_days import *  # noqa: F401,F403 - collected again here, on PostgreSQL
+from .test_reports import *  # noqa: F401,F403
 
 pytestmark = pytest.mark.postgres
 

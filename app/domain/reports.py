@@ -9,8 +9,16 @@ Who sees what (`scope`): a supervisor their own hall, an officer their own agenc
 every hall, an admin everything; anyone else nothing. Days are WITA days; a hall
 whose facts do not yet reach the end of the period (its link was down) is named in
 `incomplete_sites`, so a reader knows the figure may still grow.
+
+The whole kabupaten's report keeps what it read of each closed day (`VisitDay`: the
+day's tallies, a few kB) and adds those up next time instead of grouping a month of
+facts again; only today, and the first report after a day closes, read facts. A fact
+written later for a closed day voids its tallies (`visits.touch_days`). So the first
+report of a day writes once (after its read-only snapshot); every other report only
+reads.
 """
 import datetime as dt
+import json
 import math
 import statistics
 from dataclasses import dataclass
@@ -18,7 +26,7 @@ from dataclasses import dataclass
 import peewee as pw
 
 from ..clock import WITA, as_utc_naive, iso, local_day
-from ..db import database, read_snapshot
+from ..db import database, read_snapshot, write_transaction
 from ..errors import Forbidden, Invalid, NotFound
 from ..models import (
     Agency,
@@ -30,6 +38,7 @@ from ..models import (
     Site,
     Ticket,
     User,
+    VisitDay,
     VisitFact,
 )
 from . import calendar, link_rows, visits
@@ -254,13 +263,15 @@ class _Tally:
         }
 
 
-def _tallies(f: Filters, columns: list) -> dict[tuple, _Tally]:
-    """Per group of `columns`: its tally, in two passes over the period's facts. Rows
-    are read raw (no per-value conversion: a key holds what the driver returns) and
-    added up column by column."""
+def _tallies(f: Filters, columns: list, where=None) -> dict[tuple, _Tally]:
+    """Per group of `columns`: its tally, in two passes over the period's facts (and
+    `where`). Rows are read raw (no per-value conversion: a key holds what the driver
+    returns) and added up column by column."""
     n, width = len(columns), len(SUMS)
     wait = VisitFact.wait_seconds / 60
     query = _facts(f).select(*columns, wait, *_counts_select()).group_by(*columns, wait)
+    if where is not None:
+        query = query.where(where)
     groups: dict[tuple, list] = {}
     for row in database.execute(query):
         groups.setdefault(row[:n], []).append(row[n:])
@@ -275,6 +286,8 @@ def _tallies(f: Filters, columns: list) -> dict[tuple, _Tally]:
     service = VisitFact.service_seconds / 60
     query = (_facts(f).select(*columns, service, pw.fn.COUNT(VisitFact.id))
              .where(VisitFact.service_seconds.is_null(False)).group_by(*columns, service))
+    if where is not None:
+        query = query.where(where)
     for row in database.execute(query):
         tally = out.get(row[:n]) or out.setdefault(row[:n], _Tally())
         tally.services[row[n]] = row[n + 1]
@@ -298,24 +311,54 @@ def _rows(tallies: dict, names: dict, order=None) -> list[dict]:
             for key in keys]
 
 
+COLUMNS = {"when_what": [VisitFact.day, VisitFact.service],
+           "where_who": [VisitFact.site, VisitFact.counter_code, VisitFact.operator]}
+
+
 class _Families:
     """The period's facts read in two families of two passes each: when and what (day x
     service: the days, services, agencies and the totals) and where and who (hall x
-    counter x operator: the halls, counters and operators)."""
+    counter x operator: the halls, counters and operators). With `kept`, the closed
+    days at the start of the period come from their kept tallies (`_KeptDays`) and only
+    the days after them from the facts."""
 
-    COLUMNS = {"when_what": [VisitFact.day, VisitFact.service],
-               "where_who": [VisitFact.site, VisitFact.counter_code, VisitFact.operator]}
     FAMILY = {"day": "when_what", "service": "when_what", "agency": "when_what",
               "site": "where_who", "counter": "where_who", "operator": "where_who"}
 
-    def __init__(self, f: Filters):
-        self.f = f
+    def __init__(self, f: Filters, kept: "_KeptDays | None" = None):
+        self.f, self.kept = f, kept
+        self.live = f
+        if kept is not None:
+            after = kept.last + dt.timedelta(days=1)
+            self.live = (Filters(after, f.last, f.site, f.agency, f.service)
+                         if after <= f.last else None)
         self._cache: dict[str, dict] = {}
 
     def family(self, name: str) -> dict:
         if name not in self._cache:
-            self._cache[name] = _tallies(self.f, self.COLUMNS[name])
+            tallies = dict(self.kept.parts[name]) if self.kept else {}
+            if self.live is not None:
+                for key, tally in _tallies(self.live, COLUMNS[name]).items():
+                    if key in tallies:
+                        tally = _Tally().add(tallies[key]).add(tally)
+                    tallies[key] = tally
+            self._cache[name] = tallies
         return self._cache[name]
+
+    def _counts(self, name: str, live) -> dict:
+        if name not in self._cache:
+            counts = dict(self.kept.parts[name]) if self.kept else {}
+            if self.live is not None:
+                for key, n in live(self.live).items():
+                    counts[key] = counts.get(key, 0) + n
+            self._cache[name] = counts
+        return self._cache[name]
+
+    def heat_map(self) -> list[dict]:
+        return _heat_rows(self._counts("arrivals", _arrivals))
+
+    def transfers(self) -> dict[tuple, int]:
+        return self._counts("transfers", _transfers)
 
     def days(self) -> dict:
         if "days" not in self._cache:
@@ -363,7 +406,7 @@ class _Families:
             Service.id, Service.code, Service.name).tuples()}
         out = _rows(services, {k: known[k[0]] for k in services})
         # A transfer counts where the citizen left, not where they went.
-        left = _transferred_out(self.f)
+        left = {known[sid][0]: n for (sid,), n in self.transfers().items()}
         for item in out:
             item["transferred"] = left.pop(item["key"], 0)
         names = dict(known.values())
@@ -372,6 +415,120 @@ class _Families:
                    for code, n in left.items())
         out.sort(key=lambda item: item["key"])
         return out
+
+
+class _KeptDays:
+    """The tallies of the closed days first..last of the whole kabupaten (no hall,
+    agency or service filter): read from `VisitDay`, the days without them made from
+    the facts in one set of passes and held in `fresh` for `keep` to store once the
+    report's snapshot is over. A closed day's figures are the sums of its tallies, so a
+    month costs the reading of its days' tallies, not four passes over its facts."""
+
+    def __init__(self, first: dt.date, last: dt.date):
+        self.first, self.last = first, last
+        self.fresh: dict[dt.date, tuple] = {}  # day -> (version read or None, JSON)
+        rows = {_day(day): (version, tallies) for day, version, tallies in VisitDay.select(
+            VisitDay.day, VisitDay.version, VisitDay.tallies).where(
+                (VisitDay.day >= first) & (VisitDay.day <= last)).tuples()}
+        days, missing = {}, []
+        day = first
+        while day <= last:
+            version, tallies = rows.get(day, (None, None))
+            if tallies is None:
+                missing.append((day, version))
+            else:
+                days[day] = json.loads(tallies)
+            day += dt.timedelta(days=1)
+        if missing:
+            made = _made_days([day for day, _version in missing])
+            for day, version in missing:
+                days[day] = made.get(day) or {part: [] for part in DAY_PARTS}
+                self.fresh[day] = (version, json.dumps(days[day], separators=(",", ":")))
+        self.parts = _parts(days)
+
+
+DAY_PARTS = ("when_what", "where_who", "arrivals", "transfers")
+
+
+def _made_days(days: list[dt.date]) -> dict[dt.date, dict]:
+    """The kept form of these days' facts, per day: each family's tallies (key, counts,
+    longest wait, wait and service-time histograms as flat [minute, n, ...] lists), the
+    arrivals per weekday and hour and the transfers per service left."""
+    f = Filters(min(days), max(days))
+    among = VisitFact.day.in_(days)
+    out: dict[dt.date, dict] = {}
+
+    def part(day, name) -> list:
+        return out.setdefault(_day(day), {p: [] for p in DAY_PARTS})[name]
+
+    for name, columns in COLUMNS.items():
+        for key, t in _tallies(f, [VisitFact.day, *columns[1 if name == "when_what" else 0:]],
+                               among).items():
+            part(key[0], name).append([list(key[1:]), t.counts, t.wait_max,
+                                       _flat(t.waits), _flat(t.services)])
+    for name, counts in (("arrivals", _arrivals(f, [VisitFact.day], among)),
+                         ("transfers", _transfers(f, [VisitFact.day], among))):
+        for key, n in counts.items():
+            part(key[0], name).append([*key[1:], n])
+    return out
+
+
+def _flat(histogram: dict[int, int]) -> list[int]:
+    """[minute, n, minute, n, ...]: a third of the time to read back as [[minute, n]]."""
+    return [x for pair in sorted(histogram.items()) for x in pair]
+
+
+def _parts(days: dict[dt.date, dict]) -> dict[str, dict]:
+    """Kept days added up into the families' keys: when and what by (day, service),
+    where and who by (hall, counter, operator) over all the days, counts by key."""
+    parts: dict[str, dict] = {name: {} for name in DAY_PARTS}
+    for day, kept in days.items():
+        for name in COLUMNS:
+            target = parts[name]
+            for key, counts, wait_max, waits, services in kept[name]:
+                key = (day.isoformat(), *key) if name == "when_what" else tuple(key)
+                tally = target.get(key)
+                if tally is None:
+                    tally = target[key] = _Tally()
+                tally.counts = [a + b for a, b in zip(tally.counts, counts)]
+                if wait_max is not None:
+                    tally.wait_max = max(tally.wait_max or 0, wait_max)
+                for histogram, flat in ((tally.waits, waits), (tally.services, services)):
+                    pairs = iter(flat)
+                    for minute, n in zip(pairs, pairs):
+                        histogram[minute] = histogram.get(minute, 0) + n
+        for name in ("arrivals", "transfers"):
+            target = parts[name]
+            for *key, n in kept[name]:
+                target[tuple(key)] = target.get(tuple(key), 0) + n
+    return parts
+
+
+def _keep(kept: _KeptDays | None, now: dt.datetime) -> None:
+    """Store the closed days a report made, each only if no fact of it was written
+    since the report read it (the version it read still stands)."""
+    if kept is None or not kept.fresh:
+        return
+    naive = as_utc_naive(now)
+    with write_transaction():
+        for day, (version, tallies) in sorted(kept.fresh.items()):
+            if version is None:
+                (VisitDay.insert(day=day, version=0, tallies=tallies, made_at=naive)
+                 .on_conflict_ignore().execute())
+            else:
+                VisitDay.update(tallies=tallies, made_at=naive).where(
+                    (VisitDay.day == day) & (VisitDay.version == version)).execute()
+
+
+def _kept_days(f: Filters, now: dt.datetime) -> _KeptDays | None:
+    """The closed days a report of the whole kabupaten takes from kept tallies: from
+    the period's first day to the day before today, today counted from `LAG` ago (a
+    day is closed once the halls' last facts of it can have arrived); None for a
+    filtered report or a period of open days only."""
+    if f.site is not None or f.agency is not None or f.service is not None:
+        return None
+    last = min(f.last, local_day(now - LAG) - dt.timedelta(days=1))
+    return _KeptDays(f.first, last) if f.first <= last else None
 
 
 def _day(value) -> dt.date:
@@ -397,11 +554,11 @@ def breakdown(f: Filters, by: str) -> list[dict]:
     return _Families(f).breakdown(by)
 
 
-def _transferred_out(f: Filters) -> dict[str, int]:
-    """Visits transferred away from each service (by code), filtered by where they
-    started. Grouped by the service's id, joined to Service only for an agency: with a
-    join on every fact, PostgreSQL walked the whole first_service index instead."""
-    query = VisitFact.select(VisitFact.first_service, pw.fn.COUNT(VisitFact.id)).where(
+def _transfers(f: Filters, columns=(), where=None) -> dict[tuple, int]:
+    """Visits transferred away, per (`columns`..., the service they left) by id, filtered
+    by where they started. Joined to Service only for an agency: with a join on every
+    fact, PostgreSQL walked the whole first_service index instead of the days."""
+    query = VisitFact.select(*columns, VisitFact.first_service, pw.fn.COUNT(VisitFact.id)).where(
         (VisitFact.day >= f.first) & (VisitFact.day <= f.last)
         & VisitFact.first_service.is_null(False))
     if f.site is not None:
@@ -411,19 +568,30 @@ def _transferred_out(f: Filters) -> dict[str, int]:
                  .where(Service.agency == f.agency))
     if f.service is not None:
         query = query.where(VisitFact.first_service == f.service)
-    codes = dict(Service.select(Service.id, Service.code).tuples())
-    return {codes[sid]: int(n) for sid, n in database.execute(
-        query.group_by(VisitFact.first_service))}
+    if where is not None:
+        query = query.where(where)
+    query = query.group_by(*columns, VisitFact.first_service)
+    return {row[:-1]: row[-1] for row in database.execute(query)}
+
+
+def _arrivals(f: Filters, columns=(), where=None) -> dict[tuple, int]:
+    """Arrivals per (`columns`..., weekday, hour)."""
+    query = (_facts(f).select(*columns, VisitFact.weekday, VisitFact.hour,
+                              pw.fn.COUNT(VisitFact.id))
+             .group_by(*columns, VisitFact.weekday, VisitFact.hour))
+    if where is not None:
+        query = query.where(where)
+    return {row[:-1]: row[-1] for row in database.execute(query)}
+
+
+def _heat_rows(counts: dict[tuple, int]) -> list[dict]:
+    return [{"weekday": weekday, "hour": hour, "arrived": int(n)}
+            for (weekday, hour), n in sorted(counts.items())]
 
 
 def heat_map(f: Filters) -> list[dict]:
     """Arrivals per weekday (0 = Monday) and hour, WITA."""
-    query = (_facts(f).select(VisitFact.weekday, VisitFact.hour,
-                              pw.fn.COUNT(VisitFact.id).alias("arrived"))
-             .group_by(VisitFact.weekday, VisitFact.hour)
-             .order_by(VisitFact.weekday, VisitFact.hour).dicts())
-    return [{"weekday": r["weekday"], "hour": r["hour"], "arrived": int(r["arrived"])}
-            for r in query]
+    return _heat_rows(_arrivals(f))
 
 
 def _utc_bounds(f: Filters) -> tuple[dt.datetime, dt.datetime]:
@@ -536,14 +704,17 @@ def summary(f: Filters, now: dt.datetime, refresh: bool = True) -> dict:
     if refresh:
         visits.refresh(now)
     with read_snapshot(work_mem=WORK_MEM):
-        families = _Families(f)
-        return {
+        kept = _kept_days(f, now)
+        families = _Families(f, kept)
+        report = {
             "period": f.as_dict(),
             **families.totals(),
             "cases": cases(f),
             "bookings": bookings(f),
             "incomplete_sites": incomplete_sites(f, now),
             **{f"by_{by}": families.breakdown(by) for by in GROUPS},
-            "by_hour": heat_map(f),
+            "by_hour": families.heat_map(),
             "generated_at": iso(now),
         }
+    _keep(kept, now)
+    return report

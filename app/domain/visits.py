@@ -26,6 +26,7 @@ from ..models import (
     Ticket,
     TicketEvent,
     VisitCursor,
+    VisitDay,
     VisitFact,
 )
 from . import forwarding, link_rows
@@ -156,6 +157,7 @@ def _refresh_batch(now: dt.datetime) -> tuple[int, bool]:
         counters = {c.id: c.code for c in Counter.select(Counter.id, Counter.code)}
         facts = [build(t, events.get(t.id, []), services, counters) for t in tickets]
         changed = _store(facts)
+        touch_days({fact["day"] for fact in changed}, local_day(now))
         _forward(changed, services, naive)
         VisitCursor.update(last_event_id=newest).where(VisitCursor.id == cursor.id).execute()
     return len(changed), len(rows) == BATCH_TICKETS * 4
@@ -208,6 +210,7 @@ def receive_facts(site: Site, body, data, content, naive, ctx) -> None:
     existing = {row.ticket_ref: row for row in VisitFact.select(
         VisitFact.id, VisitFact.ticket_ref, VisitFact.site, VisitFact.changed_at)
         .where(VisitFact.ticket_ref.in_([f["ticket_ref"] for f in facts]))}
+    written = set()
     for fact in facts:
         row = existing.get(fact["ticket_ref"])
         if row is None:
@@ -215,6 +218,22 @@ def receive_facts(site: Site, body, data, content, naive, ctx) -> None:
         elif row.site_id == site.id and fact["changed_at"] >= row.changed_at:
             VisitFact.update(**{k: v for k, v in fact.items() if k != "ticket_ref"}).where(
                 VisitFact.id == row.id).execute()
+        else:
+            continue
+        written.add(fact["day"])
+    touch_days(written, local_day(naive))
+
+
+def touch_days(days, today: dt.date) -> None:
+    """Facts were written for these days: a closed one's kept tallies (`VisitDay`, the
+    reports') are void, and its version rises so that a report that read the day
+    before this commit cannot store what it made. Today is never kept, so the facts of
+    the day (nearly every write) touch nothing."""
+    for day in sorted(d for d in days if d < today):
+        (VisitDay.insert(day=day, version=1)
+         .on_conflict(conflict_target=[VisitDay.day],
+                      update={VisitDay.version: VisitDay.version + 1, VisitDay.tallies: None})
+         .execute())
 
 
 forwarding.register_message_kind(KIND, receive_facts)

@@ -19,7 +19,7 @@ dates.
 - mail: MailMessage
 - ratelimit: RateCounter
 - survey: SurveyResponse
-- visits: VisitFact, VisitCursor, HallPulse
+- visits: VisitFact, VisitDay, VisitCursor, HallPulse
 """
 from .accounts import ApiToken, LoginAttempt, User
 from .audit import AuditEntry
@@ -52,7 +52,7 @@ from .printing import Kiosk, PrintJob
 from .queue import NumberSequence, Ticket, TicketEvent
 from .ratelimit import RateCounter
 from .survey import SurveyResponse
-from .visits import HallPulse, VisitCursor, VisitFact
+from .visits import HallPulse, VisitCursor, VisitDay, VisitFact
 
 __all__ = [
     "Agency", "ApiToken", "Appointment", "AuditEntry", "BookingSetting", "Case",
@@ -61,5 +61,5 @@ __all__ = [
     "InboxMessage", "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "NumberSequence",
     "OpeningWindow", "PrintJob", "RateCounter", "Service", "Site", "SiteService",
     "SlotCounter", "SurveyResponse", "SyncKey", "SyncNonce", "SyncState", "Ticket",
-    "TicketEvent", "User", "VisitCursor", "VisitFact", "random_id",
+    "TicketEvent", "User", "VisitCursor", "VisitDay", "VisitFact", "random_id",
 ]

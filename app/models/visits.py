@@ -42,6 +42,18 @@ class VisitFact(BaseModel):
                    (("service", "day"), False))  # migration 0580
 
 
+class VisitDay(BaseModel):
+    """A closed day's tallies of every hall's visit facts, for the reports of the whole
+    kabupaten (`app.domain.reports`), made once and read again. A fact written later
+    for that day (a late hall, a late change) raises `version` and voids `tallies`
+    (`app.domain.visits.touch_days`); a report stores tallies only for the version it
+    read, so a void is never overwritten by older figures."""
+    day = pw.DateField(unique=True)
+    version = pw.IntegerField(default=0)
+    tallies = pw.TextField(null=True)  # JSON; NULL: to be made again
+    made_at = pw.DateTimeField(null=True)
+
+
 class VisitCursor(BaseModel):
     """The last ticket event folded into the facts (one row)."""
     name = pw.CharField(max_length=20, unique=True)

@@ -80,6 +80,16 @@ def test_a_late_change_voids_the_day_and_the_next_report_has_it(db):
     assert kept(dt.date(2026, 11, 30)).tallies is not None  # kept again
 
 
+def test_days_voided_apart_are_made_again_together(db):
+    morning()
+    f = kabupaten()
+    reports.summary(f, DEC_1)
+    visits.touch_days({dt.date(2026, 11, 10), dt.date(2026, 11, 30)}, dt.date(2026, 12, 1))
+    report = reports.summary(f, DEC_1, refresh=False)
+    assert figures_of(report) == from_the_facts(f) and report["arrived"] == 3
+    assert VisitDay.select().where(VisitDay.tallies.is_null()).count() == 0
+
+
 def test_a_report_does_not_keep_what_it_read_before_a_late_write(db):
     morning()
     f = kabupaten(dt.date(2026, 11, 30), dt.date(2026, 11, 30))

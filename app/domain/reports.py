@@ -455,7 +455,8 @@ def _made_days(days: list[dt.date]) -> dict[dt.date, dict]:
     longest wait, wait and service-time histograms as flat [minute, n, ...] lists), the
     arrivals per weekday and hour and the transfers per service left."""
     f = Filters(min(days), max(days))
-    among = VisitFact.day.in_(days)
+    contiguous = (f.last - f.first).days + 1 == len(set(days))
+    among = None if contiguous else VisitFact.day.in_(days)
     out: dict[dt.date, dict] = {}
 
     def part(day, name) -> list:

@@ -243,7 +243,7 @@ def _value_axis(chart, top: float) -> None:
 
 def _per_day_chart(report: dict, s: _Styles) -> list:
     days = _days(report)
-    height = 62 * mm
+    height = 56 * mm
     drawing = Drawing(WIDTH, height)
     chart = VerticalBarChart()
     chart.x, chart.y = 12 * mm, 10 * mm
@@ -282,9 +282,9 @@ def _wait_chart(report: dict, s: _Styles, limit: int = 25) -> list:
                   key=lambda r: (-r["wait_minutes"]["mean"], r["name"]))[:limit]
     if not rows:
         return []
-    bar = 5.2 * mm
+    bar = 4.6 * mm
     label_w = 62 * mm
-    height = len(rows) * bar + 14 * mm
+    height = len(rows) * bar + 12 * mm
     drawing = Drawing(WIDTH, height)
     chart = HorizontalBarChart()
     chart.x, chart.y = label_w, 8 * mm
@@ -374,14 +374,15 @@ def _cases(report: dict, s: _Styles) -> list:
             ["Dalam proses", whole(c["in_process"])],
             ["Perlu perbaikan", whole(c["needs_fix"])],
             ["Siap diambil", whole(c["ready"])], ["Sudah diambil", whole(c["picked_up"])]]
-    parts = [s.p("Berkas", s.h2), _table(s, rows, [WIDTH * 0.62, WIDTH * 0.38])]
-    if c["days_to_ready"]:
+    parts = [KeepTogether([s.p("Berkas", s.h2),
+                           _table(s, rows, [WIDTH * 0.62, WIDTH * 0.38])])]
+    if c["days_to_ready"]:  # its own table: may start on the next page, head repeated
         per = [["Instansi", "Berkas siap", "Median hari sampai siap"]]
         per += [[r["name"], whole(r["cases"]), decimal(r["median_days"])]
                 for r in c["days_to_ready"]]
         parts += [Spacer(1, 3 * mm), _table(s, per, [WIDTH * 0.62, WIDTH * 0.19,
                                                      WIDTH * 0.19])]
-    return [KeepTogether(parts)]
+    return parts
 
 
 # --- the document ----------------------------------------------------------------------

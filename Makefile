@@ -48,6 +48,7 @@ bench: venv
 	$(BIN)/python bench/printing.py
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/sync_backlog.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -64,7 +64,8 @@ def test_all_in_one_every_hall_from_its_tickets(db):
     row = by_code(rows)["tabang"]
     assert (row["open"], row["waiting"], row["served_today"]) == (True, 1, 1)
     assert (row["longest_wait_seconds"], row["longest_wait_minutes"]) == (30 * 60, 30)
-    assert row["local"] and row["link"] == "ok" and not row["silent"]
+    assert row["local"] and row["link"] == "ok" and not row["silent"] and row["direct"]
+    assert row["figures_today"]
     assert row["last_contact_at"] == row["data_until"] == as_utc_naive(MONDAY_9)
     assert row["pending_messages"] == 0
     assert row["catalogue_version"] == catalogue_feed.current_version()["version"]
@@ -83,7 +84,7 @@ def test_at_the_centre_a_hall_reports_through_its_pulse(db, centre):
     pulse("tabang", at(30, 9, 0))
     rows = by_code(dashboard.halls(at(30, 9, 1)))
     row = rows["tabang"]
-    assert not row["local"]
+    assert not row["local"] and not row["direct"] and row["figures_today"]
     assert (row["waiting"], row["longest_wait_seconds"], row["longest_wait_minutes"],
             row["served_today"], row["pending_messages"]) == (4, 1530, 25, 17, 3)
     assert row["last_contact_at"] == as_utc_naive(at(30, 9, 0))
@@ -96,6 +97,7 @@ def test_at_the_centre_a_hall_reports_through_its_pulse(db, centre):
     assert (quiet["last_contact_at"], quiet["data_until"], quiet["pending_messages"],
             quiet["catalogue_version"]) == (None, None, None, None)
     assert quiet["link"] == "down" and quiet["silent"] and quiet["waiting"] == 0
+    assert not quiet["figures_today"]
     assert dashboard.totals(list(rows.values()))["attention"] == 19
 
 
@@ -129,6 +131,7 @@ def test_a_pulse_of_another_day_says_nothing_about_today(db, centre):
     pulse("tabang", at(27, 14, 0), day="2026-11-27")
     row = dashboard.hall(site("tabang"), MONDAY_9)
     assert (row["waiting"], row["longest_wait_seconds"], row["served_today"]) == (0, 0, 0)
+    assert not row["figures_today"]
     assert row["pending_messages"] == 3 and row["silent"]
     assert dashboard.moment_text(row["last_contact_at"], MONDAY_9) == "27 Nov 14.00 WITA"
 
@@ -155,6 +158,7 @@ def test_at_a_halls_box_the_link_is_its_exchange_with_the_centre(db, hall_box):
     assert [r["site"] for r in dashboard.halls(MONDAY_9)] == ["tabang"]
     row = dashboard.hall(tabang, MONDAY_9)
     assert (row["last_contact_at"], row["link"], row["silent"]) == (None, "down", True)
+    assert row["local"] and not row["direct"] and row["figures_today"]
     forwarding.record_success(tabang.id, at(30, 8, 58))
     link_rows.outbox(tabang.id, "tabang", "hall.state", "hall:tabang", {},
                      as_utc_naive(at(30, 8, 55)))

@@ -15,8 +15,10 @@ Where the figures come from depends on where the hall's tickets are:
 
 The link: `ok` when the last contact is at most 2 minutes old, `stale` up to 15 minutes,
 `down` beyond or never. A hall is `silent` when its link is down while it is open: what
-the dashboard marks. At a hall's own box the contact is its last successful exchange
-with the centre.
+the dashboard marks (`figures_today` False: the queue figures are zeros because nothing
+of today was heard). At a hall's own box the contact is its last successful exchange
+with the centre. `direct`: the hall's tickets are in this database and no link stands
+between (contact and data are "now").
 
 Queries stay bounded for 21 halls: one each for the halls, pulses, outbox counts,
 catalogue versions and the survey counts; then per hall its opening windows and
@@ -99,7 +101,8 @@ def _local_link(site: Site, now: dt.datetime, pending: int) -> dict:
     naive = as_utc_naive(now)
     if link_rows.role() != "site":
         # The hall's tickets are in this database: its data is here as it happens.
-        return {"last_contact_at": naive, "data_until": naive, "pending_messages": pending}
+        return {"last_contact_at": naive, "data_until": naive, "pending_messages": pending,
+                "direct": True}
     # A hall's own box: what matters is how far the centre has heard from it.
     link = forwarding.link_status(site, now)
     last = link["last_success_at"]
@@ -107,19 +110,21 @@ def _local_link(site: Site, now: dt.datetime, pending: int) -> dict:
     if last is not None and link["waiting"] and link["oldest_waiting_at"] is not None:
         until = min(last, link["oldest_waiting_at"])
     return {"last_contact_at": last, "data_until": until,
-            "pending_messages": link["waiting"]}
+            "pending_messages": link["waiting"], "direct": False}
 
 
 def _remote(pulse: HallPulse | None, today: dt.date) -> tuple[dict, dict]:
     if pulse is None:
-        return ({"waiting": 0, "longest_wait_seconds": 0, "served_today": 0},
-                {"last_contact_at": None, "data_until": None, "pending_messages": None})
+        return ({"waiting": 0, "longest_wait_seconds": 0, "served_today": 0,
+                 "figures_today": False},
+                {"last_contact_at": None, "data_until": None, "pending_messages": None,
+                 "direct": False})
     fresh = pulse.day == today
     figures = {"waiting": pulse.waiting if fresh else 0,
                "longest_wait_seconds": pulse.longest_wait_seconds if fresh else 0,
-               "served_today": pulse.served_today if fresh else 0}
+               "served_today": pulse.served_today if fresh else 0, "figures_today": fresh}
     return figures, {"last_contact_at": pulse.contact_at, "data_until": pulse.data_until,
-                     "pending_messages": pulse.pending_messages}
+                     "pending_messages": pulse.pending_messages, "direct": False}
 
 
 def _rows(sites: list[Site], now: dt.datetime) -> list[dict]:
@@ -142,6 +147,7 @@ def _rows(sites: list[Site], now: dt.datetime) -> list[dict]:
             live = visits.live(site, now)
             figures = {key: live[key] for key in ("waiting", "longest_wait_seconds",
                                                   "served_today")}
+            figures["figures_today"] = True
             link = _local_link(site, now, outbox.get(site.id, 0))
             version = versions.get(site.code, 0) if role == "site" else own_version
         else:

@@ -88,6 +88,49 @@ def test_not_at_a_halls_box(app, client, api):
     app.config["MPP_ROLE"] = "site"
     assert client.get("/pusat").status_code == 404
     assert api.get("/api/v1/central/halls").status_code == 404
+    assert "Dasbor pusat" not in client.get("/loket/").get_data(as_text=True)
+
+
+def test_a_supervisor_sees_their_hall_on_their_start_page(app, client):
+    logged_in(client, "supervisor.tabang")
+    html = client.get("/loket/").get_data(as_text=True)
+    assert tiles(html) == ["tabang"]
+    assert 'hx-get="/pengawas/tabang/ringkasan"' in html and "dashboard.css" in html
+    assert "Dasbor pusat" not in html
+    r = client.get("/pengawas/tabang/ringkasan", headers=HX)
+    assert r.status_code == 200 and tiles(r.get_data(as_text=True)) == ["tabang"]
+    assert "<html" not in r.get_data(as_text=True)
+    r = client.get("/pengawas/tabang/ringkasan")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/loket/?site=tabang")
+    assert client.get("/pengawas/sebulu/ringkasan", headers=HX).status_code == 403
+
+
+def test_an_operator_sees_no_tile_and_an_officer_any_hall(app):
+    operator = app.test_client()
+    logged_in(operator, "operator.tabang")
+    assert tiles(operator.get("/loket/").get_data(as_text=True)) == []
+    assert operator.get("/pengawas/tabang/ringkasan", headers=HX).status_code == 403
+    officer = app.test_client()
+    logged_in(officer, "officer.disdukcapil")
+    assert officer.get("/pengawas/sebulu/ringkasan", headers=HX).status_code == 200
+    assert "Dasbor pusat" in officer.get("/pusat/berkas").get_data(as_text=True)
+
+
+def test_admin_start_page_links_the_dashboard(client):
+    logged_in(client, "admin")
+    html = client.get("/loket/?site=tabang").get_data(as_text=True)
+    assert 'href="/pusat"' in html and tiles(html) == ["tabang"]
+
+
+def test_a_hall_box_supervisor_tile_speaks_of_the_link_to_the_centre(app, client):
+    logged_in(client, "supervisor.tabang")
+    link_rows.configure("site", ["tabang"])
+    try:
+        html = client.get("/pengawas/tabang/ringkasan", headers=HX).get_data(as_text=True)
+    finally:
+        link_rows.configure("all-in-one")
+    assert "Kontak terakhir belum pernah" in html
+    assert "Tidak tersambung ke MPP Induk &gt; 15 menit pada jam buka" in html
 
 
 def test_at_the_centre_a_quiet_hall_is_marked(app, client):

@@ -1,22 +1,25 @@
 """The centre's dashboard at /pusat (admin, officer): one tile per hall, refreshed by
-htmx; and GET /api/v1/central/halls."""
+htmx; the same tile for one hall on its supervisor's start page; and
+GET /api/v1/central/halls."""
 from flask import (
     Blueprint,
     current_app,
     g,
     jsonify,
+    redirect,
+    render_template,
     request,
     url_for,
 )
 from flask_login import login_required
 
 from ..clock import iso
-from ..domain import dashboard
+from ..domain import accounts, dashboard, queueing
 from ..errors import Forbidden, NotFound
 from ..web import openapi
 from ..web.auth import signed_in_user, token_required
 from ..web.inputs import now
-from ..web.responses import page_or_fragment
+from ..web.responses import htmx, page_or_fragment
 
 bp = Blueprint("dashboard", __name__)
 
@@ -66,6 +69,22 @@ def overview():
         ikm_year=dashboard.ikm_period(moment)[0].year, every=every,
         refresh_url=url_for("dashboard.overview",
                             **({"setiap": every} if every != REFRESH_SECONDS else {})))
+
+
+@bp.get("/pengawas/<site_code>/ringkasan")
+@login_required
+def hall_tile(site_code):
+    """One hall's tile (htmx, from the supervisor's start page); a browser goes to that
+    page."""
+    site = queueing.get_site(site_code)
+    user = signed_in_user()
+    if user.role not in CENTRE_ROLES:
+        accounts.require_site_role(user, site, ("supervisor",))
+    if not htmx:
+        return redirect(url_for("console.choose", site=site.code))
+    moment = now()
+    return render_template("_partials/hall_tile.html", hall=dashboard.hall(site, moment),
+                           moment=moment, ikm_year=dashboard.ikm_period(moment)[0].year)
 
 
 def _wire(row: dict) -> dict:

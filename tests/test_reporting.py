@@ -31,7 +31,7 @@ def test_numbers_and_days_as_written_in_indonesia():
     assert tables.number(28.0) == "28,0" and tables.number(1234.56) == "1.234,6"
     assert tables.number(50.0, "pct") == "50,0%"
     assert tables.number(None, "int") == "-"
-    assert tables.number("2026-11-30", "date") == "30 November 2026"
+    assert tables.number("2026-11-30", "date") == "Sen, 30 Nov 2026"
     assert tables.period_text(dt.date(2026, 11, 1), dt.date(2026, 11, 30)) == (
         "1-30 November 2026")
     assert tables.period_text("2026-11-30", "2026-12-06") == "30 November - 6 Desember 2026"

@@ -72,6 +72,14 @@ def _render(chart) -> str:
     return chart.render(is_unicode=True)
 
 
+def _whole_ticks(top) -> list[int]:
+    """Axis labels in whole numbers (people, minutes), at most about eight."""
+    top = max(1, math.ceil(top or 0))
+    step = next(step for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000,
+                                  5000, 10 ** 4, 10 ** 5, 10 ** 6) if top / step <= 8)
+    return list(range(0, top + step, step)) if top % step else list(range(0, top + 1, step))
+
+
 def per_day(summary: dict) -> Chart:
     """Arrivals and served per day, as bars."""
     days = summary["by_day"]
@@ -79,8 +87,8 @@ def per_day(summary: dict) -> Chart:
     width, height = 720, 320
     chart = pygal.Bar(**_config(width, height, x_label_rotation=-45 if len(days) > 12 else 0,
                                 y_title="Orang", min_scale=1))
-    chart.title = None
     chart.x_labels = labels
+    chart.y_labels = _whole_ticks(max([r["arrived"] for r in days], default=0))
     chart.add("Datang", [r["arrived"] for r in days])
     chart.add("Dilayani", [r["served"] for r in days])
     total = sum(r["arrived"] for r in days)
@@ -92,10 +100,16 @@ def per_day(summary: dict) -> Chart:
 
 def wait_per_service(summary: dict) -> Chart:
     """Mean and 90th-percentile wait per service, as horizontal bars."""
-    rows = [r for r in summary["by_service"] if r["wait_minutes"]["mean"] is not None]
+    # pygal draws the first label at the bottom: reversed, the chart reads top-down in
+    # the table's order.
+    rows = [r for r in reversed(summary["by_service"])
+            if r["wait_minutes"]["mean"] is not None]
     width, height = 720, max(220, 110 + 56 * len(rows))
     chart = pygal.HorizontalBar(**_config(width, height, x_title="Menit", min_scale=1))
     chart.x_labels = [r["name"] for r in rows]
+    chart.y_labels = _whole_ticks(max([r["wait_minutes"]["p90"] or 0 for r in rows]
+                                      + [r["wait_minutes"]["mean"] or 0 for r in rows],
+                                      default=0))
     chart.add("Rata-rata", [r["wait_minutes"]["mean"] for r in rows])
     chart.add("P90", [r["wait_minutes"]["p90"] for r in rows])
     alt = (f"Diagram batang waktu tunggu per layanan, {len(rows)} layanan: rata-rata dan "

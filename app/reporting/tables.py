@@ -198,6 +198,13 @@ def day_text(day: dt.date | str) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+def short_day(day: dt.date | str) -> str:
+    """A table's day: `Sen, 30 Nov 2026`."""
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day)
+    return f"{WEEKDAYS[day.weekday()][:3]}, {day.day} {MONTHS[day.month - 1][:3]} {day.year}"
+
+
 def period_text(first: dt.date | str, last: dt.date | str) -> str:
     """`1-30 November 2026`, `28 November - 4 Desember 2026`, `30 November 2026`."""
     first = dt.date.fromisoformat(first) if isinstance(first, str) else first
@@ -218,7 +225,7 @@ def number(value, kind: str = "num") -> str:
     if kind == "text":
         return str(value)
     if kind == "date":
-        return day_text(value)
+        return short_day(value)
     if kind == "int":
         return f"{int(value):,}".replace(",", ".")
     text = f"{float(value):,.1f}".replace(",", "_").replace(".", ",").replace("_", ".")

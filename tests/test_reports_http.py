@@ -282,3 +282,26 @@ def test_openapi_lists_the_report_operations(client):
     stats = paths["/api/v1/sites/{site}/stats"]["get"]
     assert set(stats["responses"]) == {"200", "401", "403", "404", "422"}
     assert "date" in stats["summary"]
+
+
+def test_the_page_names_halls_whose_data_lags(client, tabang_morning):
+    """At the centre: a hall whose facts stop at 08:00, and one never heard from."""
+    from app.domain import link_rows, visits
+    from app.models import Site
+    link_rows.configure("central")
+    try:
+        hall = Site.get(Site.code == "kota-bangun")
+        pulse = visits.pulse(hall, at(30, 8, 0))
+        visits.record_pulse(hall, {k: str(v) for k, v in pulse.items()}, at(30, 8, 0))
+        logged_in(client, "admin")
+        html = client.get("/laporan", query_string=TODAY).get_data(as_text=True)
+        assert "Data belum lengkap:" in html
+        assert "Mini MPP Kota Bangun (data sampai 30-11-2026 08:00 WITA)" in html
+        assert "Mini MPP Anggana (data sampai belum pernah)" in html
+        assert "Mini MPP Tabang (" not in html  # its tickets are made here: complete
+        supervisor = client.application.test_client()
+        logged_in(supervisor, "supervisor.tabang")
+        html = supervisor.get("/laporan", query_string=TODAY).get_data(as_text=True)
+        assert "Data belum lengkap" not in html  # only their own hall counts
+    finally:
+        link_rows.configure("all-in-one")

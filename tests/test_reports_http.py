@@ -305,3 +305,11 @@ def test_the_page_names_halls_whose_data_lags(client, tabang_morning):
         assert "Data belum lengkap" not in html  # only their own hall counts
     finally:
         link_rows.configure("all-in-one")
+
+
+@pytest.mark.parametrize("username, shown", [
+    ("supervisor.tabang", True), ("admin", True), ("operator.tabang", False)])
+def test_staff_pages_link_the_report(client, db, username, shown):
+    logged_in(client, username)
+    page = client.get("/loket/").get_data(as_text=True)
+    assert ('href="/laporan"' in page) is shown

@@ -156,3 +156,15 @@ def test_at_the_centre_a_quiet_hall_is_marked(app, client):
     sebulu = html[html.index('id="hall-sebulu"'):]
     sebulu = sebulu[:sebulu.index("</article>")]
     assert "belum pernah tersambung" in sebulu and 'data-field="waiting">–<' in sebulu
+
+
+def test_a_self_refreshing_page_whose_session_ended_goes_to_the_login(client, db):
+    """htmx follows HX-Redirect before it swaps anything: the login form never lands
+    inside a dashboard tile."""
+    r = client.get("/pusat", headers={"HX-Request": "true",
+                                      "HX-Current-URL": "http://localhost/pusat"})
+    assert r.status_code == 401 and r.get_data() == b""
+    assert r.headers["HX-Redirect"].startswith("/loket/masuk?next=")
+    assert "pusat" in r.headers["HX-Redirect"]
+    plain = client.get("/pusat")
+    assert plain.status_code == 302 and "/loket/masuk" in plain.headers["Location"]

@@ -186,3 +186,18 @@ def test_what_the_form_offers_each_caller(db):
     assert admin["sites"][0][0] == "induk" and len(admin["agencies"]) >= 2
     with pytest.raises(Forbidden):
         reports.choices(user("operator.tabang"))
+
+
+def test_a_halls_day_at_the_centre_waits_as_its_box_said(db):
+    """At the centre a hall with its own box has no tickets here: who waits now is what
+    its last pulse said."""
+    tabang = Site.get(Site.code == "tabang")
+    visits.record_pulse(tabang, {"waiting": "7", "longest": "600", "served": "12",
+                                 "pending": "0", "until": str(int(at(30, 9, 0).timestamp())),
+                                 "day": "2026-11-30"}, at(30, 9, 0))
+    assert reports.day_stats(tabang, DAY, at(30, 9, 1))["waiting"] == 7
+    # Yesterday's pulse says nothing about today: the tickets here count (none).
+    visits.record_pulse(tabang, {"waiting": "7", "longest": "600", "served": "12",
+                                 "pending": "0", "until": "1", "day": "2026-11-29"},
+                        at(30, 9, 0))
+    assert reports.day_stats(tabang, DAY, at(30, 9, 1))["waiting"] == 0

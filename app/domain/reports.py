@@ -447,7 +447,11 @@ def day_stats(site: Site, day: dt.date, now: dt.datetime) -> dict:
     visits.refresh(now)
     f = Filters(day, day, site)
     totals = figures(f)
-    waiting = visits.live(site, now)["waiting"] if day == local_day(now) else 0
+    waiting = 0
+    if day == local_day(now):
+        pulse = visits.reported_pulse(site)  # a hall with its own box: what it last said
+        waiting = (pulse.waiting if pulse is not None and pulse.day == day
+                   else visits.live(site, now)["waiting"])
 
     def shape(row: dict) -> dict:
         return {"issued": row["arrived"], "served": row["served"],

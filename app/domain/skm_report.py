@@ -26,7 +26,10 @@ PROFILE_LABELS = {"age_band": {"<20": "< 20 tahun", "60+": "60 tahun ke atas"},
 # --- numbers the Indonesian way -----------------------------------------------------------
 
 def decimal(value, places: int = 2) -> str:
-    """79.1666 -> '79,17'; 1234.5 -> '1.234,50' (Indonesian separators)."""
+    """79.1666 -> '79,17'; 1234.5 -> '1.234,50' (Indonesian separators). A Fraction is
+    rounded exactly first, as `ikm.compute` rounds the figure."""
+    if isinstance(value, Fraction):
+        value = round(value, places)
     text = f"{float(value):,.{places}f}"
     return text.replace(",", " ").replace(".", ",").replace(" ", ".")
 

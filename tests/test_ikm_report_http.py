@@ -1,6 +1,8 @@
-"""The staff's "Laporan Hasil SKM" PDF (`/api/v1/sites/<site>/ikm.pdf`, the hall's supervisor or an
+"""A hall's published IKM page (`/ikm/<site>`, anyone: figures only) and the staff's
+"Laporan Hasil SKM" PDF (`/api/v1/sites/<site>/ikm.pdf`, the hall's supervisor or an
 admin, by token or signed-in session)."""
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -8,6 +10,7 @@ from pypdf import PdfReader
 from app.domain import queueing, survey
 
 from .conftest import at
+from .pages import logged_in
 
 KTP = [4, 3, 2, 4, 3, 3, 4, 2, 3]   # sum 28
 KK = [3, 3, 2, 4, 4, 3, 4, 3, 3]    # sum 29
@@ -31,6 +34,54 @@ def sheets(db):
 
 def text(response) -> str:
     return response.get_data(as_text=True)
+
+
+def test_the_public_page_shows_figures_and_never_the_sheets(client, sheets):
+    r = client.get(f"/ikm/tabang?{NOV}")
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    page = text(r)
+    # (28 + 29 + 19) / 3 / 9 x 25 = 70.370... -> 70,37, C Kurang Baik; three respondents
+    assert "70,37" in page and "C — Kurang Baik" in page and "dari 3 responden" in page
+    assert "1 November 2026 s.d. 30 November 2026" in page
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", page, re.S)
+    weakest = [row for row in rows if 'class="weakest"' in row]
+    assert len(weakest) == 1 and "Waktu penyelesaian" in weakest[0]
+    assert "Prioritas perbaikan" in weakest[0] and "1,67" in weakest[0]  # 5/3
+    assert "41,67" in weakest[0]  # 5/3 x 25
+    service_rows = {name: row for row in rows for name in ("KTP Elektronik", "SKCK",
+                                                           "Kartu Keluarga") if name in row}
+    assert "77,78" in service_rows["KTP Elektronik"] and ">B<" in service_rows["KTP Elektronik"]
+    assert "52,78" in service_rows["SKCK"] and ">D<" in service_rows["SKCK"]
+    assert "Pendaftaran Nikah" not in page  # a service without answers has no row
+    # 0 served this month: Krejcie-Morgan asks for none; the page says the sample is met
+    assert "Jumlah responden memenuhi sampel minimal 0." in page
+    for secret in (NIK_NOTE, PHONE_NOTE, "6402124508900001", "0001", "7890", "Wirausaha",
+                   "Perempuan", '"U1"'):
+        assert secret not in page
+    assert "ikm.pdf" not in page  # the staff's download is not offered to a citizen
+
+
+def test_the_public_page_before_any_answer_and_its_errors(client, db):
+    page = text(client.get("/ikm/tabang"))
+    assert "Belum ada responden pada periode ini" in page
+    assert "1 Januari 2026 s.d. 30 November 2026" in page  # this year so far (WITA)
+    missing = client.get("/ikm/nowhere")
+    assert missing.status_code == 404 and missing.mimetype == "text/html"
+    assert "tidak dikenal" in text(missing)
+    bad = client.get("/ikm/tabang?from=30-11-2026")
+    assert bad.status_code == 422 and "YYYY-MM-DD" in text(bad)
+
+
+def test_the_sample_falls_short_when_few_answer(client, db):
+    site = queueing.get_site("tabang")
+    for _ in range(2):
+        ticket = queueing.issue_ticket(site, queueing.get_service("ADM-KTP"), at(30, 9))
+        queueing.call_next(queueing.get_counter(site, "L1"), at(30, 9), "operator.tabang")
+        queueing.start(ticket.id, at(30, 9), "operator.tabang")
+        queueing.finish(ticket.id, "completed", at(30, 9), "operator.tabang")
+    survey.submit(site, None, KTP, at(30, 9), ticket_id=ticket.id)
+    page = text(client.get("/ikm/tabang?from=2026-11-30&to=2026-11-30"))
+    assert "sampel belum memenuhi (minimal 2 responden)" in page
 
 
 def pdf_text(response) -> str:
@@ -59,6 +110,18 @@ def test_the_report_pdf_for_the_halls_supervisor(api, sheets):
     assert "Perempuan" in flat and "Tidak diisi" in flat  # the respondent profile
     assert "Jumlah responden memenuhi sampel minimal 0." in flat
     assert "Dibuat 30 November 2026 pukul 09.00 WITA" in flat  # the test clock, in WITA
+
+
+def test_the_report_pdf_from_a_signed_in_session_and_for_an_admin(client, api, sheets):
+    logged_in(client, "supervisor.tabang")
+    page = text(client.get(f"/ikm/tabang?{NOV}"))
+    link = re.search(r'href="(/api/v1/sites/tabang/ikm\.pdf[^"]*)"', page)
+    assert link, "the hall's supervisor is offered the report"
+    assert "Nilai IKM: 70,37" in " ".join(pdf_text(client.get(link.group(1).replace(
+        "&amp;", "&"))).split())
+    assert "ikm.pdf" not in text(client.get("/ikm/induk"))  # not their hall
+    api.login("admin")
+    assert "Mini MPP Tabang" in pdf_text(api.get("/api/v1/sites/tabang/ikm.pdf"))
 
 
 @pytest.mark.parametrize("username, status", [
@@ -103,3 +166,7 @@ def test_a_suggestion_beyond_latin_1_embeds_a_font(api, db):
     api.login("supervisor.tabang")
     flat = " ".join(pdf_text(api.get(f"/api/v1/sites/tabang/ikm.pdf?{NOV}")).split())
     assert "Pelayanan cepat ✓ <b>terima kasih</b> & salam" in flat  # text, not markup
+
+
+def test_the_service_standards_link_the_index(client, db):
+    assert "/ikm/tabang" in text(client.get("/layanan/tabang"))

@@ -10,7 +10,7 @@ from ..domain import accounts, ikm, queueing, skm_report, survey
 from ..errors import DomainError
 from ..printing import skm_report as skm_pdf
 from ..web import openapi
-from ..web.auth import token_or_session_required
+from ..web.auth import optional_user, token_or_session_required
 from ..web.inputs import field, json_body, now
 from ..web.plumbing import csrf
 from ..web.ratelimit import limit
@@ -82,6 +82,20 @@ def report_pdf(site_code):
 
 
 # --- the pages -------------------------------------------------------------------------
+
+@bp.get("/ikm/<site_code>")
+def public_page(site_code):
+    """A hall's published IKM for a period, for anyone: figures and counts only."""
+    site = queueing.get_site(site_code)
+    first, last = survey.period(request.args.get("from"), request.args.get("to"), now())
+    user = optional_user()
+    return render_template(
+        "ikm.html", site=site, r=skm_report.published(site, first, last),
+        unsur_grade=skm_report.unsur_grade, decimal=skm_report.decimal,
+        whole=skm_report.whole,
+        may_download=user is not None and accounts.has_site_role(user, site.id,
+                                                                 REPORT_ROLES))
+
 
 THANKS_SECONDS = 8  # the tablet thanks the citizen, then waits for the next one
 

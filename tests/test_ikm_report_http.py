@@ -55,8 +55,8 @@ def test_the_public_page_shows_figures_and_never_the_sheets(client, sheets):
     assert "Pendaftaran Nikah" not in page  # a service without answers has no row
     # 0 served this month: Krejcie-Morgan asks for none; the page says the sample is met
     assert "Jumlah responden memenuhi sampel minimal 0." in page
-    for secret in (NIK_NOTE, PHONE_NOTE, "6402124508900001", "0001", "7890", "Wirausaha",
-                   "Perempuan", '"U1"'):
+    for secret in (NIK_NOTE, PHONE_NOTE, "6402124508900001", "************0001",
+                   "0812-3456-7890", "********7890", "Wirausaha", "Perempuan", '"U1"'):
         assert secret not in page
     assert "ikm.pdf" not in page  # the staff's download is not offered to a citizen
 

@@ -101,6 +101,10 @@ def test_the_suggestions_newest_first_and_masked(three_sheets):
     ("antrian A023 tahun 2026 loket 3", "antrian A023 tahun 2026 loket 3"),
     ("kode 12345678", "kode 12345678"),
     ("0812 3456 7890 dan 0813 1111 2222", "********7890 dan ********2222"),
+    ("6402124508900001 081234567890", "************0001 ********7890"),
+    ("tiket 123 0812 3456 7890", "tiket 123 ********7890"),
+    ("kode 12 0812 3456 7890.", "kode 12 ********7890."),
+    ("2026 0812 3456 7890", "************7890"),  # 16 digits in a row: masked as a NIK
 ])
 def test_numbers_that_look_personal_are_masked(text, masked):
     assert skm_report.mask_numbers(text) == masked

@@ -72,7 +72,7 @@ def test_a_citizen_answers_on_a_phone_and_the_index_counts_it(tmp_path: Path):
         assert "77,78" in score.inner_text() and "B — Baik" in score.inner_text()
         assert "dari 1 responden" in score.inner_text()
         content = phone.content()
-        assert "Ruang tunggu panas" not in content and "7890" not in content
+        assert "Ruang tunggu panas" not in content and "*7890" not in content
         assert phone.locator("tr.weakest").count() == 2  # U3 and U8 both answered 2
         assert no_sideways_scroll(phone)
         screenshot(phone, "survey-3-public-ikm")

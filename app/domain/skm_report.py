@@ -80,7 +80,8 @@ def by_service(site: Site, first: dt.date, last: dt.date) -> list[Group]:
         sheets.setdefault(row[0], []).append(row[1])
     if not sheets:
         return []
-    services = {s.id: s for s in Service.select().where(Service.id.in_(list(sheets)))}
+    services = {s.id: s for s in Service.select(Service, Agency).join(Agency)
+                .where(Service.id.in_(list(sheets)))}
     groups = [Group(services[sid].code, services[sid].name, ikm.compute(answers),
                     services[sid].agency.name) for sid, answers in sheets.items()]
     return sorted(groups, key=lambda g: g.name)
@@ -146,15 +147,32 @@ def _looks_personal(digits: str) -> bool:
     return False
 
 
+def _masked(digits: str) -> str:
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def _mask_run(run: str) -> str:
+    """A run of digit groups: the whole, else from the left the longest groups that
+    look personal ("6402124508900001 0812 3456 7890" is two numbers, both masked)."""
+    groups = run.split(" ")
+    out, i = [], 0
+    while i < len(groups):
+        for j in range(len(groups), i, -1):
+            digits = re.sub(r"\D", "", "".join(groups[i:j]))
+            if _looks_personal(digits):
+                out.append(_masked(digits))
+                i = j
+                break
+        else:
+            out.append(groups[i])
+            i += 1
+    return " ".join(out)
+
+
 def mask_numbers(text: str) -> str:
     """Anything that looks like a 16-digit NIK or an Indonesian mobile number (08xx,
     +628xx; 9-14 digits) becomes asterisks but for its last four digits."""
-    def mask(match: re.Match) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
-        if not _looks_personal(digits):
-            return match.group(0)
-        return "*" * (len(digits) - 4) + digits[-4:]
-    return _NUMBER_RUN.sub(mask, text)
+    return _NUMBER_RUN.sub(lambda match: _mask_run(match.group(0)), text)
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,7 @@ def _suggestions(rep, s: _Styles) -> list:
     rows = [["No", "Tanggal", "Saran dan masukan"]]
     for number, item in enumerate(rep.suggestions, start=1):
         rows.append([str(number), skm_report.day_text(item.day), item.text])
-    return [_table(rows, [10 * mm, 32 * mm, 128 * mm], s)]
+    return [_table(rows, [10 * mm, 36 * mm, 124 * mm], s)]
 
 
 def report_pdf(rep: skm_report.Report, generated_at: dt.datetime) -> bytes:

@@ -22,7 +22,8 @@ run: setup
 	@$(BIN)/python -m app.banner
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-# Chromium (Debian's) for the browser tests; espeak-ng for the board's voice.
+# Chromium (Debian's) for the browser tests; espeak-ng for a smoother board voice (without it
+# the board joins the word clips shipped in boards/clips/).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng poppler-utils)
 

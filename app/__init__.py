@@ -62,17 +62,19 @@ def create_app(test_config: dict | None = None) -> Flask:
         cases,
         cases_api,
         console,
+        dashboard,
         kiosk,
         monthly_report,
         pages,
         printers,
+        reports,
         standards,
         survey,
     )
     from .views import boards as board_views
     for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp, booking.bp, booking.api_bp,
                       printers.bp, cases_api.bp, cases.bp, board_views.bp, admin.bp,
-                      standards.bp, survey.bp, monthly_report.bp):
+                      standards.bp, survey.bp, dashboard.bp, reports.bp, monthly_report.bp):
         app.register_blueprint(blueprint)
     board_views.sock.init_app(app)
 

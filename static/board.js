@@ -1,7 +1,8 @@
 // The lobby TV board: websocket to /ws/boards/<site>, a snapshot then events, rendered
 // into the regions the server painted first (templates/boards/_regions.html). Calls are
-// announced one after another: chime, then the server's WAV (espeak-ng), else the
-// browser's Indonesian voice, else the chime alone. No inline scripts (CSP).
+// announced one after another: chime, then the server's WAV (espeak-ng or the word
+// clips), else the browser's Indonesian voice, else the chime alone. No inline scripts
+// (CSP).
 (function () {
   "use strict";
   var root = document.getElementById("board");
@@ -356,17 +357,24 @@
   }
   var MODE_LABELS = {
     none: ["Suara belum aktif", "Sound off"],
-    server: ["Suara: server (espeak-ng)", "Voice: server"],
+    server: ["Suara: server (espeak-ng)", "Voice: server (espeak-ng)"],
     browser: ["Suara: peramban (bahasa Indonesia)", "Voice: browser"],
     chime: ["Suara: bel saja", "Chime only"]
+  };
+  // The server's voice, named by the page: espeak-ng, or the shipped word clips.
+  var SERVER_LABELS = {
+    "espeak-ng": MODE_LABELS.server,
+    rekaman: ["Suara: server (rekaman kata)", "Voice: server (recorded words)"]
   };
   function setMode(mode) {
     soundMode = mode;
     root.dataset.soundMode = mode;
     var box = $("sound-mode");
     if (!box) { return; }
-    box.textContent = MODE_LABELS[mode][0] + " ";
-    box.append(en(MODE_LABELS[mode][1]));
+    var label = (mode === "server" && SERVER_LABELS[root.dataset.serverVoiceEngine])
+      || MODE_LABELS[mode];
+    box.textContent = label[0] + " ";
+    box.append(en(label[1]));
   }
   function enableSound() {
     soundEnabled = true;

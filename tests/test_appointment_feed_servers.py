@@ -106,7 +106,8 @@ def test_booked_at_the_centre_checked_in_at_the_hall_offline(tmp_path, pg_databa
         # an hour later by the hall's clock: d's check-in window has closed
         back = mpp_sync(hall, MPP_CLOCK_START="2026-11-30T10:05:00+08:00")
         assert back.returncode == 0, back.stderr
-        assert "tabang: delivered 3, refused 0" in back.stdout
+        # two check-ins, a no-show, and the facts of the two tickets the check-ins issued
+        assert "tabang: delivered 4, refused 0" in back.stdout
         again = mpp_sync(hall, MPP_CLOCK_START="2026-11-30T10:06:00+08:00")
         assert "tabang: delivered 0, refused 0, updates 0" in again.stdout
 
@@ -125,7 +126,8 @@ def test_booked_at_the_centre_checked_in_at_the_hall_offline(tmp_path, pg_databa
     rows = centre_rows(pg_database)
     assert rows["appointments"] == {a: "checked_in", b: "cancelled", c: "checked_in",
                                     d: "no_show"}
-    assert rows["inbox"] == {"appointment.checked_in": 2, "appointment.no_show": 1}
+    assert rows["inbox"] == {"appointment.checked_in": 2, "appointment.no_show": 1,
+                             "visit.facts": 1}
 
 
 def _feed(url) -> list[tuple]:
@@ -223,4 +225,6 @@ def test_the_halls_sender_thread_pulls_and_reports_on_its_own(tmp_path, pg_datab
             # (polling with check-ins would check b in before the cancellation arrives)
             until(lambda: centre_view(hall, b, NIKS[21])["status"] == "cancelled")
             assert check_in(hall, b).json()["error"]["code"] == "appointment_cancelled"
-    assert centre_rows(pg_database)["inbox"] == {"appointment.checked_in": 1}
+    inbox = centre_rows(pg_database)["inbox"]
+    assert inbox.pop("visit.facts") >= 1  # the checked-in ticket's facts, as it moved
+    assert inbox == {"appointment.checked_in": 1}

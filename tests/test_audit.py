@@ -91,6 +91,17 @@ def test_anonymous_is_sent_to_login(client, db):
     assert r.status_code == 302 and "/loket/masuk" in r.headers["Location"]
 
 
+def test_htmx_swaps_the_rows_but_a_history_restore_gets_the_page(client, db):
+    """The filters push their address; htmx restoring it after a cache miss sends
+    HX-Request too, and must get a whole page, not the rows alone."""
+    logged_in(client, "admin")
+    rows = client.get("/admin/audit", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in rows
+    page = client.get("/admin/audit", headers={
+        "HX-Request": "true", "HX-History-Restore-Request": "true"}).get_data(as_text=True)
+    assert "<html" in page and "Jejak audit" in page
+
+
 def test_csv_export(client, db):
     write(after={"name": "KTP Elektronik"})
     logged_in(client, "admin")

@@ -9,6 +9,7 @@ import pytest
 from app import create_app, events
 from app.domain import queueing
 from app.models import AuditEntry, Counter, Site
+from boards import wordclips
 from boards.hub import Hub
 from boards.setup import board_capacity, fanout_warning
 from boards.state import board_state, enrich, filter_state, update_board
@@ -483,10 +484,24 @@ def test_redis_down_fails_fast_then_skips():
     fanout.send("tabang", {"type": "call"})  # skipped for a few seconds: no wait
 
 
-def test_without_espeak_the_board_is_told_to_use_the_browser_voice(client, db, monkeypatch):
+def test_without_espeak_the_board_speaks_with_the_word_clips(client, db, monkeypatch):
     issue()
     monkeypatch.setenv("PATH", "/nonexistent")
+    assert board_state(site(), MONDAY_9)["voice"] == {"server": True}
+    with client.get("/boards/tabang/suara/A001-2.wav") as r:
+        assert r.status_code == 200 and r.data[:4] == b"RIFF"
+    page = client.get("/boards/tabang").get_data(as_text=True)
+    assert 'data-server-voice="yes"' in page and 'data-server-voice-engine="rekaman"' in page
+    assert client.get("/boards/tabang/status.json").json["server_voice_engine"] == "rekaman"
+
+
+def test_without_espeak_nor_clips_the_board_is_told_to_use_the_browser_voice(
+        client, db, monkeypatch, tmp_path):
+    issue()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr(wordclips, "CLIP_DIR", tmp_path / "no-clips")
     assert board_state(site(), MONDAY_9)["voice"] == {"server": False}
     r = client.get("/boards/tabang/suara/A001-2.wav")
     assert r.status_code == 404
-    assert 'data-server-voice="no"' in client.get("/boards/tabang").get_data(as_text=True)
+    page = client.get("/boards/tabang").get_data(as_text=True)
+    assert 'data-server-voice="no"' in page and 'data-server-voice-engine=""' in page

@@ -157,3 +157,47 @@ def test_cases_of_the_period(db):
     # Received 09:00, ready 21:00 the same day: half a day.
     assert figures["days_to_ready"] == [{"agency": "disdukcapil", "name": figures[
         "days_to_ready"][0]["name"], "cases": 1, "median_days": 0.5}]
+
+
+def test_one_halls_day(db):
+    morning()
+    tabang = Site.get(Site.code == "tabang")
+    stats = reports.day_stats(tabang, DAY, at(30, 9, 5))
+    assert (stats["issued"], stats["served"], stats["no_show"]) == (3, 2, 0)
+    assert stats["waiting"] == 1  # R001, today
+    assert stats["wait_minutes"] == {"mean": 28.0, "p90": 36}
+    assert stats["service_minutes"] == {"mean": 9.0, "p90": 18}
+    assert [(r["service"], r["issued"], r["served"]) for r in stats["by_service"]] == [
+        ("ADM-KTP", 3, 2)]  # INFO's only visit ended at KTP: no row of its own
+    # Another day: nobody waits then, whatever waits now.
+    earlier = reports.day_stats(tabang, DAY - dt.timedelta(days=1), at(30, 9, 5))
+    assert (earlier["issued"], earlier["waiting"], earlier["by_service"]) == (0, 0, [])
+    assert earlier["wait_minutes"] == {"mean": None, "p90": None}
+
+
+def test_what_the_form_offers_each_caller(db):
+    supervisor = reports.choices(user("supervisor.tabang"))
+    assert supervisor["sites"] is None and supervisor["agencies"] is None
+    assert {"ADM-KTP", "INFO"} <= {code for code, _name in supervisor["services"]}
+    officer = reports.choices(user("officer.disdukcapil"))
+    assert officer["agencies"] is None and ("tabang", "Mini MPP Tabang") in officer["sites"]
+    assert "INFO" not in {code for code, _name in officer["services"]}
+    admin = reports.choices(user("admin"))
+    assert admin["sites"][0][0] == "induk" and len(admin["agencies"]) >= 2
+    with pytest.raises(Forbidden):
+        reports.choices(user("operator.tabang"))
+
+
+def test_a_halls_day_at_the_centre_waits_as_its_box_said(db):
+    """At the centre a hall with its own box has no tickets here: who waits now is what
+    its last pulse said."""
+    tabang = Site.get(Site.code == "tabang")
+    visits.record_pulse(tabang, {"waiting": "7", "longest": "600", "served": "12",
+                                 "pending": "0", "until": str(int(at(30, 9, 0).timestamp())),
+                                 "day": "2026-11-30"}, at(30, 9, 0))
+    assert reports.day_stats(tabang, DAY, at(30, 9, 1))["waiting"] == 7
+    # Yesterday's pulse says nothing about today: the tickets here count (none).
+    visits.record_pulse(tabang, {"waiting": "7", "longest": "600", "served": "12",
+                                 "pending": "0", "until": "1", "day": "2026-11-29"},
+                        at(30, 9, 0))
+    assert reports.day_stats(tabang, DAY, at(30, 9, 1))["waiting"] == 0

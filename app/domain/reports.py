@@ -36,6 +36,7 @@ from ..models import (
     HallPulse,
     Service,
     Site,
+    SiteService,
     Ticket,
     User,
     VisitDay,
@@ -719,3 +720,53 @@ def summary(f: Filters, now: dt.datetime, refresh: bool = True) -> dict:
         }
     _keep(kept, now)
     return report
+
+
+# --- one hall's day, and what a caller may choose ------------------------------------
+
+def day_stats(site: Site, day: dt.date, now: dt.datetime) -> dict:
+    """One WITA day of one hall: arrivals (`issued`), served, no-shows, who waits now
+    (today only; a past or future day has nobody waiting), waits and service times,
+    and the same per service. The caller's right to see the hall is checked before."""
+    visits.refresh(now)
+    f = Filters(day, day, site)
+    totals = figures(f)
+    waiting = 0
+    if day == local_day(now):
+        pulse = visits.reported_pulse(site)  # a hall with its own box: what it last said
+        waiting = (pulse.waiting if pulse is not None and pulse.day == day
+                   else visits.live(site, now)["waiting"])
+
+    def shape(row: dict) -> dict:
+        return {"issued": row["arrived"], "served": row["served"],
+                "no_show": row["no_show"],
+                "wait_minutes": {"mean": row["wait_minutes"]["mean"],
+                                 "p90": row["wait_minutes"]["p90"]},
+                "service_minutes": dict(row["service_minutes"])}
+
+    return {"site": site.code, "date": day.isoformat(), **shape(totals),
+            "waiting": waiting,
+            "by_service": [{"service": row["key"], "name": row["name"], **shape(row)}
+                           for row in breakdown(f, "service") if row["arrived"]],
+            "generated_at": iso(now)}
+
+
+def choices(user: User) -> dict:
+    """What the report form offers this caller: halls (None when the caller's hall is
+    fixed), agencies (None when fixed) and services, each as (code, name)."""
+    if not may_report(user):
+        raise Forbidden("Laporan hanya untuk supervisor, petugas instansi dan admin.",
+                        code="forbidden")
+    services = Service.select(Service.code, Service.name).order_by(Service.name)
+    sites = agencies = None
+    if user.role == "supervisor":
+        services = (services.join(SiteService, on=(SiteService.service == Service.id))
+                    .where((SiteService.site == user.site_id) & SiteService.active))
+    else:
+        sites = list(Site.select(Site.code, Site.name).where(Site.active)
+                     .order_by(Site.kind, Site.name).tuples())
+    if user.role == "officer":
+        services = services.where(Service.agency == user.agency_id)
+    elif user.role == "admin":
+        agencies = list(Agency.select(Agency.code, Agency.name).order_by(Agency.name).tuples())
+    return {"sites": sites, "agencies": agencies, "services": list(services.tuples())}

@@ -4,7 +4,8 @@
   regions alone while the websocket is down).
 - `WS /ws/boards/<site>`: a snapshot, then that hall's events; no database connection
   is held while waiting; a protocol ping and an application heartbeat keep it alive.
-- `GET /boards/<site>/suara/<number>-<counter>.wav`: the call rendered by espeak-ng.
+- `GET /boards/<site>/suara/<number>-<counter>.wav`: the call spoken by espeak-ng, else
+  joined from the shipped word clips (`boards.audio`); the page names the voice.
 - `POST /api/v1/sites/<site>/running-text`: the supervisor's running text (the page
   moved to /admin/lokasi/<site>/perangkat; `/boards/<site>/teks` redirects there).
 """
@@ -69,7 +70,8 @@ def board(site_code):
     services = _codes(request.args.get("services"))
     state = filter_state(board_state(site, now()), counters, services)
     context = {"site": site, "state": state, "filters": {"counters": counters,
-                                                         "services": services}}
+                                                         "services": services},
+               "voice_engine": audio.engine()}
     return page_or_fragment("boards/board.html", "boards/_regions.html", **context)
 
 
@@ -79,7 +81,7 @@ def status(site_code):
     ext = _ext()
     return jsonify(site=site.code, fanout=ext.fanout.name, pid=os.getpid(),
                    connected_here=ext.hub.count(site.code), seq=ext.hub.current_seq(site.code),
-                   server_voice=audio.available())
+                   server_voice=audio.available(), server_voice_engine=audio.engine())
 
 
 @bp.get("/boards/<site_code>/suara/<spec>.wav")

@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ..domain import accounts, queueing, users
+from ..domain import accounts, dashboard, queueing, users
 from ..errors import DomainError
 from ..models import Site
 from ..web.auth import current_actor, signed_in_user
@@ -135,8 +135,12 @@ def choose():
     else:
         site, sites = user.site, [user.site]
     counters = queueing.counters_of(site)  # active ones: an inactive counter is not offered
+    moment = now()
+    # The supervisor's start page: their hall as the centre's dashboard shows it.
+    hall = dashboard.hall(site, moment) if user.role in ("supervisor", "admin") else None
     return render_template("console_choose.html", site=site, sites=sites, counters=counters,
-                           served=queueing.services_by_counter(counters))
+                           served=queueing.services_by_counter(counters), hall=hall,
+                           moment=moment, ikm_year=dashboard.ikm_period(moment)[0].year)
 
 
 def _counter(site_code, counter_code):

@@ -1,16 +1,20 @@
 """The SKM/IKM survey over HTTP: a citizen's answer sheet (`POST /api/v1/surveys`, or the
 form on a counter's tablet `/survei/<site>/<counter>` and behind the ticket's QR code
-`/survei/t/<ticket>`), and a hall's published figures (`GET /api/v1/sites/<site>/ikm`),
-never the sheets themselves."""
-from flask import Blueprint, jsonify, render_template, request
+`/survei/t/<ticket>`), and a hall's published figures (`GET /api/v1/sites/<site>/ikm`,
+the public page `/ikm/<site>`), never the sheets themselves. The staff's report
+(`GET /api/v1/sites/<site>/ikm.pdf`, the hall's supervisor or an admin) adds the
+respondent profile and the suggestions, numbers that look personal masked."""
+from flask import Blueprint, g, jsonify, render_template, request
 
-from ..domain import ikm, queueing, survey
+from ..domain import accounts, ikm, queueing, skm_report, survey
 from ..errors import DomainError
+from ..printing import skm_report as skm_pdf
 from ..web import openapi
+from ..web.auth import optional_user, token_or_session_required
 from ..web.inputs import field, json_body, now
 from ..web.plumbing import csrf
 from ..web.ratelimit import limit
-from ..web.responses import page_or_fragment
+from ..web.responses import file_response, page_or_fragment
 
 bp = Blueprint("survey", __name__)
 csrf.exempt(bp)
@@ -27,7 +31,16 @@ openapi.add_operations([
      "from, to as YYYY-MM-DD; default: this year)", None, None,
      {"200": "responses, unsur (code, name, nrr), ikm, grade, grade_label, weakest, "
              "sample_needed", "404": "unknown_site", "422": "invalid_date"}),
+    ("get", "/api/v1/sites/{site}/ikm.pdf", "The Laporan Hasil SKM of a hall as an A4 PDF "
+     "(query: from, to as YYYY-MM-DD, WITA days; default: this year so far): per-unsur "
+     "table, IKM and grade, per service and agency, respondent profile, suggestions with "
+     "NIK and phone numbers masked, the sample. A bearer token or a signed-in session",
+     "supervisor of the hall or admin", None,
+     {"200": "application/pdf", "401": "unauthorized / invalid_token (neither a token nor "
+      "a session)", "403": "forbidden (not the hall's supervisor or an admin) / "
+      "password_change_required", "404": "unknown_site", "422": "invalid_date"}),
 ])
+REPORT_ROLES = ("supervisor",)  # and admin, everywhere
 
 
 @bp.post("/api/v1/surveys")
@@ -55,7 +68,34 @@ def figures(site_code):
                    sample_enough=ikm.sample_enough(result.responses, served))
 
 
+@bp.get("/api/v1/sites/<site_code>/ikm.pdf")
+@token_or_session_required
+def report_pdf(site_code):
+    site = queueing.get_site(site_code)
+    accounts.require_site_role(g.api_user, site, REPORT_ROLES,
+                               "Laporan SKM hanya untuk supervisor lokasi ini atau admin.")
+    moment = now()
+    first, last = survey.period(request.args.get("from"), request.args.get("to"), moment)
+    body = skm_pdf.report_pdf(skm_report.report(site, first, last), moment)
+    return file_response(body, "application/pdf",
+                         f"laporan-skm-{site.code}-{first.isoformat()}-{last.isoformat()}.pdf")
+
+
 # --- the pages -------------------------------------------------------------------------
+
+@bp.get("/ikm/<site_code>")
+def public_page(site_code):
+    """A hall's published IKM for a period, for anyone: figures and counts only."""
+    site = queueing.get_site(site_code)
+    first, last = survey.period(request.args.get("from"), request.args.get("to"), now())
+    user = optional_user()
+    return render_template(
+        "ikm.html", site=site, r=skm_report.published(site, first, last),
+        unsur_grade=skm_report.unsur_grade, decimal=skm_report.decimal,
+        whole=skm_report.whole,
+        may_download=user is not None and accounts.has_site_role(user, site.id,
+                                                                 REPORT_ROLES))
+
 
 THANKS_SECONDS = 8  # the tablet thanks the citizen, then waits for the next one
 

@@ -5,9 +5,9 @@ import logging
 import time
 import uuid
 
-from flask import g, jsonify, request, session
+from flask import flash, g, jsonify, make_response, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import LoginManager, logout_user
+from flask_login import LoginManager, login_url, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -71,6 +71,19 @@ def init_app(app):
     def load_user(user_id):
         user = User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa
         return LoginUser(user) if user else None
+
+    @login_manager.unauthorized_handler
+    def sign_in_first():
+        """To the login page. A page refreshing itself with htmx (the dashboards) after
+        the session ended must leave the page, not show the login form inside a tile."""
+        flash(login_manager.login_message, login_manager.login_message_category)
+        if htmx:
+            page = request.headers.get("HX-Current-URL", "")
+            back = page if page.startswith(request.host_url) else request.url
+            response = make_response("", 401)
+            response.headers["HX-Redirect"] = login_url(login_manager.login_view, back)
+            return response
+        return redirect(login_url(login_manager.login_view, request.url))
 
     from ..clock import to_local
 

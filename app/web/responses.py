@@ -10,8 +10,10 @@ htmx = HTMX()
 
 def page_or_fragment(page: str, fragment: str, **context) -> str:
     """An htmx request gets the fragment it swaps; a browser load gets the whole page,
-    which includes that same fragment."""
-    return render_template(fragment if htmx else page, **context)
+    which includes that same fragment. So does htmx restoring a pushed address it no
+    longer has in its history cache (it sends HX-Request then too)."""
+    wants_fragment = bool(htmx) and not htmx.history_restore_request
+    return render_template(fragment if wants_fragment else page, **context)
 
 
 def file_response(body: bytes, mimetype: str, filename: str, inline: bool = True):

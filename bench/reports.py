@@ -354,7 +354,7 @@ def p90(sorted_ms):
 
 def run(label: str, url: str | None, data_dir: Path, args) -> dict:
     from app.cli import setup
-    from app.domain import reports
+    from app.domain import dashboard, reports
     from app.models import Site, User, VisitDay, VisitFact
     from app.printing import monthly_report
 
@@ -399,6 +399,9 @@ def run(label: str, url: str | None, data_dir: Path, args) -> dict:
                                                                   refresh=False), args.repeat),
             ("year, kabupaten", lambda: reports.summary(year, NOW, refresh=False),
              args.year_repeat),
+            # The dashboard reads today's tickets and each hall's pulse, not the facts:
+            # its cost is the 21 halls' small queries, whatever the year holds.
+            ("dashboard /pusat, 21 halls", lambda: dashboard.halls(NOW), args.repeat),
         ]
         server_cpu = backend_cpu_reader() if postgres else (lambda: 0.0)
         results = {}

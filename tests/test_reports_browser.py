@@ -1,9 +1,12 @@
 """The supervisor of Tabang opens this month's report, reads the headline figures and a
 chart, narrows it to one day with the form (htmx) and downloads the workbook, which
-says the same. Real gunicorn, real Chromium."""
+says the same, and the month's PDF. Real gunicorn, real Chromium."""
+import io
+
 import openpyxl
 import pytest
 import requests
+from pypdf import PdfReader
 
 from .browser import chromium, screenshot, sign_in
 from .servers import Server
@@ -62,4 +65,13 @@ def test_the_supervisor_reads_and_downloads_the_months_report(tmp_path):
         totals = {row[0]: row[1] for row in book["Ringkasan"].iter_rows(min_row=3,
                                                                         values_only=True)}
         assert (totals["Datang"], totals["Dilayani"]) == (3, 2)
+
+        # The month's PDF from the report's own link, in the signed-in browser session.
+        link = page.get_by_role("link", name="Laporan bulanan PDF")
+        assert "month=2026-11" in link.get_attribute("href")
+        answer = page.request.get(server.url + link.get_attribute("href"))
+        assert answer.status == 200 and answer.headers["content-type"] == "application/pdf"
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(answer.body())).pages)
+        assert "LAPORAN BULANAN PELAYANAN" in text and "November 2026" in text
+        assert "Mini MPP Tabang" in text
         assert "Traceback" not in server.log()

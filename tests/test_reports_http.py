@@ -250,7 +250,8 @@ def test_the_page_for_an_admin_and_an_officer(client, tabang_morning):
     logged_in(client, "admin")
     html = client.get("/laporan", query_string=TODAY).get_data(as_text=True)
     assert 'name="site"' in html and 'name="agency"' in html
-    assert "Per lokasi" in html and "monthly.pdf" not in html  # no hall chosen
+    assert "Per lokasi" in html  # no hall chosen: the monthly PDF is the kabupaten's
+    assert "monthly.pdf?month=" in html
     html = client.get("/laporan", query_string=_query(site="tabang")).get_data(as_text=True)
     assert "monthly.pdf?site=tabang" in html
     officer = client.application.test_client()
@@ -313,3 +314,11 @@ def test_staff_pages_link_the_report(client, db, username, shown):
     logged_in(client, username)
     page = client.get("/loket/").get_data(as_text=True)
     assert ('href="/laporan"' in page) is shown
+
+
+def test_the_page_links_the_kabupatens_monthly_pdf(client, db):
+    logged_in(client, "admin")
+    page = client.get("/laporan?period=month&from=2026-11-01").get_data(as_text=True)
+    assert 'href="/api/v1/reports/monthly.pdf?month=2026-11"' in page
+    pdf = client.get("/api/v1/reports/monthly.pdf?month=2026-11")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"

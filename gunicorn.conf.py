@@ -1,7 +1,9 @@
 """gunicorn settings, read from the same environment as the app (app/config.py).
 
-gthread workers: websockets (flask-sock) hold a thread each while a board is connected,
-so each worker has a pool of threads; kiosks and consoles use the rest.
+gthread workers: a pool of threads per worker serves requests. Board and console
+websockets hold none: their route answers the upgrade and hands the socket to the
+worker's one socket-loop thread (boards/sockets.py), which writes, reads and pings them
+all; `worker_exit` closes them with 1001 when the worker stops.
 """
 import os
 import time
@@ -34,13 +36,20 @@ def when_ready(server):
 
 
 def post_worker_init(worker):
-    """Background work of each worker process: board websockets close ("going away")
-    when the worker is asked to stop; the print-queue thread (PRINT_WORKER=on); in a hall
-    or all-in-one, the sync sender. Leases in the database keep workers from sending a
-    print job or a forwarding message twice."""
+    """Background work of each worker process: board and console websockets close
+    ("going away") as soon as the worker is asked to stop; the print-queue thread
+    (PRINT_WORKER=on); in a hall or all-in-one, the sync sender. Leases in the database
+    keep workers from sending a print job or a forwarding message twice."""
     from app.centre_link import start_sender
     from app.printing.worker import start_background
     from boards.setup import attach_worker
     attach_worker(worker)
     start_background(worker.wsgi)
     start_sender(worker.wsgi)
+
+
+def worker_exit(server, worker):
+    """In the stopping worker: every board and console socket gets its 1001 ("going
+    away") before the process ends, so the boards reconnect to the next worker at once."""
+    from boards.setup import worker_exit as close_board_sockets
+    close_board_sockets(worker)

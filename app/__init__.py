@@ -76,7 +76,6 @@ def create_app(test_config: dict | None = None) -> Flask:
                       printers.bp, cases_api.bp, cases.bp, board_views.bp, admin.bp,
                       standards.bp, survey.bp, dashboard.bp, reports.bp, monthly_report.bp):
         app.register_blueprint(blueprint)
-    board_views.sock.init_app(app)
 
     from . import cli
     cli.init_app(app)

@@ -24,9 +24,10 @@ SETTINGS = {
                    "installation, setup loads no demo data"),
     "DEMO_PASSWORD": ("demo", "password of the demo accounts"),
     "WEB_CONCURRENCY": ("1", "gunicorn worker processes (more than 1 needs REDIS_URL)"),
-    "GUNICORN_THREADS": ("32", "threads per gunicorn worker (gthread); each board holds one"),
-    "BOARD_RESERVED_THREADS": ("8", "threads per worker kept free of boards for kiosks, "
-                               "consoles and the API"),
+    "GUNICORN_THREADS": ("32", "request threads per gunicorn worker (gthread); board and "
+                         "console websockets hold none"),
+    "BOARD_MAX_CONNECTIONS": ("2000", "board and console websockets one worker holds; the "
+                              "next is refused (503 boards_full)"),
     "BOARD_PING_SECONDS": ("25", "websocket ping interval; a board missing a pong is dropped"),
     "BOARD_ALLOWED_ORIGINS": ("", "extra Origins allowed to open board websockets "
                               "(comma-separated; same-origin is always allowed)"),

@@ -7,21 +7,20 @@ One interface, two fan-outs:
   thread that feeds its own hub, so a call handled by one worker reaches boards held by
   another.
 
-Every event gets a sequence number per hall *in this process*, and is serialised once.
-One fan-out thread per process then writes it to every socket of that hall, one after
-another: waking 200 handler threads for every call costs far more than 200 writes.
-Each socket has its own `Subscription`: a lock so one writer at a time, and a buffer
-for events that arrive before its snapshot went out. A board that stops reading is
-never waited for: it is switched to "needs a snapshot", and its own handler thread
-sends one when the socket drains. The snapshot carries the number it is current to, so
-a board that sees a jump knows it missed something and asks for a new one.
+Every event gets a sequence number per hall *in this process*, and is serialised once
+(and framed once). One fan-out thread per process then hands it to every subscriber of
+that hall, one after another. A subscriber is anything with `site_code`,
+`deliver(message, frame, seq)`, `request_snapshot()` and `close()`: the board and
+console sockets of `boards.sockets` (whose one loop thread writes them), or a
+`Subscription` here, which writes through a function (tests, in-process listeners) and
+buffers the events that arrive before its snapshot went out. The snapshot carries the
+number it is current to, so a board that sees a jump knows it missed something and
+asks for a new one.
 """
 import json
 import logging
 import os
 import queue
-import select
-import socket
 import struct
 import threading
 import time
@@ -32,19 +31,9 @@ log = logging.getLogger("mpp.boards")
 PENDING_MAX = 256
 
 
-def socket_writable(sock) -> bool:
-    """True when a write will not block (poll, not select: no FD_SETSIZE limit)."""
-    try:
-        poller = select.poll()
-        poller.register(sock, select.POLLOUT)
-        return bool(poller.poll(0))
-    except (ValueError, OSError):  # closed meanwhile
-        return False
-
-
 def text_frame(text: str) -> bytes:
     """A server-to-client websocket text frame (RFC 6455 5.2: unmasked, final), built
-    once per event and written as is to every socket that negotiated no extension."""
+    once per event and written as is to every socket (they negotiate no extension)."""
     payload = text.encode("utf-8")
     n = len(payload)
     if n < 126:
@@ -57,21 +46,20 @@ def text_frame(text: str) -> bytes:
 
 
 class Subscription:
-    """One board's socket as the hub sees it. `send` writes a text message;
-    `writable` says whether that would not block; `raw_socket`, when given, is a socket
-    without websocket extensions, to which the shared frame is written directly."""
+    """A subscriber that writes through a function: `send` writes a text message;
+    `writable` says whether that would not block (else it falls behind and is asked for
+    a snapshot)."""
 
-    def __init__(self, site_code: str, send, writable=lambda: True, raw_socket=None):
+    def __init__(self, site_code: str, send, writable=lambda: True):
         self.site_code = site_code
         self._send = send
         self._writable = writable
-        self.raw_socket = raw_socket
         self.lock = threading.Lock()
         self.live = False  # after the snapshot went out: events go straight to the socket
         self.pending: list[str] = []
         self.needs_snapshot = False
         self.closed = False
-        self.wake = threading.Event()  # the handler thread has something to do
+        self.wake = threading.Event()  # its owner has something to do
         self.last_sent = time.monotonic()
         self.last_seq = 0  # the newest event this board has been sent (or its snapshot)
 
@@ -87,31 +75,15 @@ class Subscription:
                     self._fall_behind()
                 return
             try:
-                if self.raw_socket is not None and frame is not None:
-                    self._write_frame(frame)
-                elif not self._writable():
+                if not self._writable():
                     self._fall_behind()
                     return
-                else:
-                    self._send(message)
+                self._send(message)
                 self.last_sent = time.monotonic()
                 self.last_seq = max(self.last_seq, seq)
-            except Exception:  # the board went away; its handler cleans up
+            except Exception:  # the board went away; its owner cleans up
                 self.closed = True
                 self.wake.set()
-
-    def _write_frame(self, frame: bytes) -> None:
-        """One non-blocking write. A full buffer means a board that stopped reading:
-        it gets a snapshot later. Half a frame written cannot be taken back, so that
-        socket is shut and the board reconnects (and gets a snapshot)."""
-        try:
-            sent = self.raw_socket.send(frame, socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            self._fall_behind()
-            return
-        if sent != len(frame):
-            self.raw_socket.shutdown(socket.SHUT_RDWR)
-            raise ConnectionError("partial frame")
 
     def _fall_behind(self):
         self.live = False
@@ -125,7 +97,7 @@ class Subscription:
         self.wake.set()
 
     def send_snapshot(self, build) -> None:
-        """Called by the socket's own handler thread. `build()` returns the hall's
+        """Called by its owner's thread. `build()` returns the hall's
         sequence number and the snapshot JSON (it reads the number first, then the
         state). Events that arrive meanwhile are buffered and follow the snapshot; the
         board ignores those the snapshot already covers."""
@@ -157,7 +129,7 @@ class Subscription:
 
 
 class HubFull(Exception):
-    """This worker holds as many boards as it may without starving other requests."""
+    """This worker holds its maximum of live sockets (BOARD_MAX_CONNECTIONS)."""
 
 
 class Hub:
@@ -172,13 +144,15 @@ class Hub:
         self._fanout: threading.Thread | None = None
         self._pid = None
 
-    def subscribe(self, site_code: str, send, writable=lambda: True,
-                  raw_socket=None) -> Subscription:
-        sub = Subscription(site_code, send, writable, raw_socket)
+    def subscribe(self, site_code: str, send, writable=lambda: True) -> Subscription:
+        return self.add(Subscription(site_code, send, writable))
+
+    def add(self, sub):
+        """Subscribe `sub` to its hall's events, unless this worker is full."""
         with self._lock:
             if self.capacity is not None and self._count() >= self.capacity:
                 raise HubFull()
-            self._subscriptions[site_code].add(sub)
+            self._subscriptions[sub.site_code].add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:

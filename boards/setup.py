@@ -1,7 +1,8 @@
 """Setting boards up in a process: `init_app(app)` builds this worker's hub and its
-fan-out (Redis pub/sub when REDIS_URL is set, in-process otherwise), installs the
-publisher behind `app.events`, and configures the speech cache and the websocket
-options. gunicorn's hooks use `attach_worker` and `fanout_warning`.
+fan-out (Redis pub/sub when REDIS_URL is set, in-process otherwise), its socket loop
+(`boards.sockets`) and snapshot cache, installs the publisher behind `app.events`, and
+configures the speech cache. gunicorn's hooks use `attach_worker`, `worker_exit` and
+`fanout_warning`.
 """
 import logging
 
@@ -9,6 +10,7 @@ from app import events
 
 from . import audio
 from .hub import Hub, LocalFanout, RedisFanout
+from .sockets import FD_RESERVE, SnapshotCache, SocketLoop, raise_fd_limit
 from .state import enrich
 
 log = logging.getLogger("mpp.boards")
@@ -29,11 +31,14 @@ class BoardPublisher:
 
 
 class Boards:
-    """This worker's hub and fan-out (`app.extensions["boards"]`)."""
+    """This worker's hub, fan-out, socket loop and snapshot cache
+    (`app.extensions["boards"]`)."""
 
-    def __init__(self, hub, fanout):
+    def __init__(self, hub, fanout, sockets, snapshots):
         self.hub = hub
         self.fanout = fanout
+        self.sockets = sockets
+        self.snapshots = snapshots
 
 
 _worker = None
@@ -43,6 +48,15 @@ def attach_worker(worker) -> None:
     """gunicorn's post_worker_init: lets board sockets notice a graceful stop."""
     global _worker
     _worker = worker
+
+
+def worker_exit(worker) -> None:
+    """gunicorn's worker_exit (in the worker): every board and console socket is
+    closed with 1001 ("going away") before the process ends, so they reconnect at once."""
+    app = getattr(worker, "wsgi", None)
+    ext = getattr(app, "extensions", {}).get("boards") if app is not None else None
+    if ext is not None:
+        ext.sockets.stop(1001, "server dimulai ulang")
 
 
 def shutting_down() -> bool:
@@ -61,16 +75,22 @@ def fanout_warning(settings: dict) -> str | None:
         return ("!!! BOARDS WILL MISS CALLS: WEB_CONCURRENCY=%d but REDIS_URL is not set. "
                 "Board events stay inside the worker that made them, so a TV connected to "
                 "another worker never hears those calls. Set REDIS_URL, or run "
-                "WEB_CONCURRENCY=1 (raise GUNICORN_THREADS instead). !!!" % workers)
+                "WEB_CONCURRENCY=1 (one worker serves every hall's boards). !!!" % workers)
     return None
 
 
-def board_capacity(settings: dict) -> int:
-    """Boards one worker may hold: each holds a gunicorn thread for as long as it is
-    connected, and BOARD_RESERVED_THREADS stay free for kiosks, consoles and the API."""
-    threads = int(settings.get("GUNICORN_THREADS") or 32)
-    reserved = int(settings.get("BOARD_RESERVED_THREADS") or 8)
-    return max(1, threads - reserved)
+def board_capacity(settings: dict, fd_limit=raise_fd_limit) -> int:
+    """Live sockets (boards and consoles) one worker may hold: BOARD_MAX_CONNECTIONS,
+    and no more than its open-file limit allows (raised towards it if need be, with
+    FD_RESERVE descriptors left for everything else)."""
+    wanted = max(1, int(settings.get("BOARD_MAX_CONNECTIONS") or 2000))
+    limit = fd_limit(wanted + FD_RESERVE)
+    if limit < wanted + FD_RESERVE:
+        log.warning("board sockets: the open-file limit (%d) allows %d per worker, not "
+                    "BOARD_MAX_CONNECTIONS=%d; raise LimitNOFILE / ulimit -n",
+                    limit, max(1, limit - FD_RESERVE), wanted)
+        return max(1, limit - FD_RESERVE)
+    return wanted
 
 
 def init_app(app) -> None:
@@ -82,12 +102,11 @@ def init_app(app) -> None:
     else:
         fanout = LocalFanout(hub)
     events.install(BoardPublisher(fanout))
-    app.extensions["boards"] = Boards(hub, fanout)
+    sockets = SocketLoop(hub, ping_seconds=int(settings.get("BOARD_PING_SECONDS") or 25),
+                         now_iso=lambda: app.clock.now().isoformat(),
+                         stopping=shutting_down)
+    app.extensions["boards"] = Boards(hub, fanout, sockets, SnapshotCache())
     audio.configure(app.config["DATA_DIR"])
-    app.config.setdefault("SOCK_SERVER_OPTIONS", {
-        "ping_interval": int(settings.get("BOARD_PING_SECONDS") or 25),
-        "max_message_size": 4096,
-    })
     warning = fanout_warning(settings)
     if warning:
         log.warning(warning)

@@ -1,10 +1,12 @@
 """Boards against real gunicorn processes and real websockets (websocket-client).
 
 - one worker, in-process transport (a hall's own box);
+- 500 boards on make run's defaults, and a console's socket;
 - three workers with Redis pub/sub and PostgreSQL (the central role): a call handled by
   any worker reaches every board of that hall, whichever worker holds it.
 """
 import json
+import resource
 import socket
 import threading
 import time
@@ -14,6 +16,9 @@ import pytest
 import requests
 import websocket
 
+from app.config import SETTINGS
+
+from .pages import csrf_from
 from .servers import Server
 
 
@@ -219,14 +224,15 @@ def test_single_worker_in_process(tmp_path):
 @pytest.mark.slow
 def test_refusals_from_a_real_server(tmp_path):
     with Server(tmp_path / "srv", workers=1, threads=4,
-                env={"BOARD_RESERVED_THREADS": "2"}) as server:
+                env={"BOARD_MAX_CONNECTIONS": "2"}) as server:
         assert refusal(ws_url(server, "tabang"), origin="http://evil.example") == 403
         assert refusal(ws_url(server, "atlantis")) == 404
-        # 4 threads, 2 kept for kiosks and consoles: the third board is refused ...
+        # At most 2 sockets in this worker: the third board is refused, with a reason ...
         boards = [Board(server, "tabang"), Board(server, "tabang")]
         assert connected(server, "tabang")["connected_here"] == 2
         assert refusal(ws_url(server, "tabang")) == 503
-        # ... and the kiosk still answers while the boards hold their threads.
+        assert "maximum of 2 board and console sockets" in server.log()
+        # ... and the kiosk still answers (4 threads, 2 boards: the boards hold none).
         r = requests.post(f"{server.url}/api/v1/sites/tabang/tickets",
                           json={"service": "ADM-KTP"}, timeout=5)
         assert r.status_code == 201
@@ -241,6 +247,116 @@ def test_refusals_from_a_real_server(tmp_path):
         assert close_code(boards[0]) == 1001  # "going away": reconnect elsewhere now
         stopping.join()
         boards[0].close()
+
+
+def login_session(server, username="operator.tabang"):
+    session = requests.Session()
+    page = session.get(f"{server.url}/loket/masuk", timeout=10).text
+    r = session.post(f"{server.url}/loket/masuk", timeout=10, allow_redirects=False,
+                     data={"username": username, "password": "demo",
+                           "csrf_token": csrf_from(page)})
+    assert r.status_code == 302, r.text
+    return session
+
+
+def open_boards(server, n, threads=8):
+    """N boards at once from a few threads; any refusal fails."""
+    boards, errors = [], []
+    lock = threading.Lock()
+
+    def opener(count):
+        for _ in range(count):
+            try:
+                board = Board.__new__(Board)
+                board.site = "tabang"
+                board.ws = websocket.WebSocket()
+                board.ws.connect(ws_url(server, "tabang"), timeout=20)
+                board.snapshot = board.expect("snapshot", timeout=20)
+                board.seq = board.snapshot["seq"]
+            except Exception as exc:  # noqa: BLE001 - collected, asserted below
+                with lock:
+                    errors.append(repr(exc))
+                continue
+            with lock:
+                boards.append(board)
+    workers = [threading.Thread(target=opener, args=(n // threads + (i < n % threads),))
+               for i in range(threads)]
+    [w.start() for w in workers]
+    [w.join() for w in workers]
+    return boards, errors
+
+
+@pytest.mark.slow
+def test_500_boards_on_the_default_settings(tmp_path):
+    """make run's defaults (one worker, GUNICORN_THREADS threads): 500 boards connect
+    without one refusal, each gets its snapshot and then the next call, and a kiosk's
+    ticket and a console's page are answered meanwhile."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2048:  # 500 client sockets in this process
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 2048), hard))
+    workers, threads = (int(SETTINGS[name][0])
+                        for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS"))
+    with Server(tmp_path / "srv", workers=workers, threads=threads) as server:
+        console = login_session(server)
+        op = Operator(server)
+        boards, errors = open_boards(server, 500)
+        try:
+            assert errors == [] and len(boards) == 500
+            assert connected(server, "tabang")["connected_here"] == 500
+            assert {b.snapshot["type"] for b in boards} == {"snapshot"}
+
+            started = time.monotonic()
+            ticket = op.issue()
+            page = console.get(f"{server.url}/loket/tabang/L1/antrean", timeout=10)
+            answered = time.monotonic() - started
+            assert page.status_code == 200 and ticket["number"] in page.text
+            assert answered < 2, f"a kiosk and a console took {answered:.2f} s"
+            called = op.call_next()
+
+            missing = []
+
+            def check(part):
+                for board in part:
+                    try:
+                        board.expect("call", number=called["number"], timeout=20)
+                    except AssertionError:
+                        missing.append(board)
+            readers = [threading.Thread(target=check, args=(boards[i::8],))
+                       for i in range(8)]
+            [r.start() for r in readers]
+            [r.join() for r in readers]
+            assert missing == [], f"{len(missing)} boards missed the call"
+        finally:
+            for board in boards:
+                board.close()
+        assert wait_until(lambda: connected(server, "tabang")["connected_here"] == 0,
+                          timeout=20)
+        assert "Traceback" not in server.log()
+
+
+@pytest.mark.slow
+def test_a_console_socket_is_for_signed_in_staff_of_that_hall(tmp_path):
+    with Server(tmp_path / "srv", workers=1, threads=8,
+                env={"BOARD_ALLOWED_ORIGINS": "http://signage.example"}) as server:
+        url = server.url.replace("http://", "ws://") + "/ws/loket/tabang"
+        assert refusal(url) == 401
+        other = login_session(server, "operator.anggana")
+        cookie = "; ".join(f"{k}={v}" for k, v in other.cookies.items())
+        assert refusal(url, cookie=cookie) == 403
+        staff = login_session(server)
+        cookie = "; ".join(f"{k}={v}" for k, v in staff.cookies.items())
+        # A board's extra Origins are not a console's: only the same origin.
+        assert refusal(url, cookie=cookie, origin="http://signage.example") == 403
+        ws = websocket.WebSocket()
+        ws.connect(url, cookie=cookie, origin=server.url, timeout=10)
+        try:
+            assert json.loads(ws.recv())["type"] == "snapshot"
+            ticket = Operator(server).issue()
+            ws.settimeout(5)
+            event = json.loads(ws.recv())
+            assert (event["type"], event["number"]) == ("issued", ticket["number"])
+        finally:
+            ws.close()
 
 
 @pytest.mark.slow

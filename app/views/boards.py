@@ -2,8 +2,10 @@
 
 - `GET /boards/<site>`: the TV page (first paint from `board_state`; htmx asks for the
   regions alone while the websocket is down).
-- `WS /ws/boards/<site>`: a snapshot, then that hall's events; no database connection
-  is held while waiting; a protocol ping and an application heartbeat keep it alive.
+- `WS /ws/boards/<site>`: a snapshot, then that hall's events; the route answers the
+  upgrade and hands the socket to the worker's socket loop (`boards.sockets`), so a
+  connected board holds no thread and no database connection.
+- `WS /ws/loket/<site>`: the same stream for a console of that hall (signed-in staff).
 - `GET /boards/<site>/suara/<number>-<counter>.wav`: the call spoken by espeak-ng, else
   joined from the shipped word clips (`boards.audio`); the page names the voice.
 - `POST /api/v1/sites/<site>/running-text`: the supervisor's running text (the page
@@ -14,32 +16,37 @@ import logging
 import os
 import re
 import socket
-import time
+import ssl
 from urllib.parse import urlparse
 
-from flask import Blueprint, current_app, g, jsonify, redirect, request, send_file, url_for
-from flask_sock import ConnectionClosed, Sock
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    request,
+    send_file,
+    url_for,
+)
 
 from app.db import database
 from app.domain import accounts, queueing
 from app.errors import DomainError, NotFound
 from app.web import openapi
-from app.web.auth import current_actor, token_required
+from app.web.auth import current_actor, optional_user, token_required
 from app.web.inputs import field, json_body, now
 from app.web.plumbing import csrf
 from app.web.responses import page_or_fragment
 from boards import audio, speech
-from boards.hub import HubFull, socket_writable
-from boards.setup import shutting_down
+from boards.hub import HubFull
+from boards.sockets import LiveSocket, upgrade_response, valid_key
 from boards.state import board_state, call_given_out_today, filter_state, update_board
 
 log = logging.getLogger("mpp.boards")
 bp = Blueprint("boards", __name__)
-sock = Sock()
 
-HEARTBEAT_SECONDS = 15  # an application message on idle sockets: boards notice a dead link
-MAX_MESSAGES_PER_WAKE = 20
-WAKE_SECONDS = 1.0  # how often an idle handler checks its socket and the board's requests
 CODE = re.compile(r"^[A-Za-z0-9-]{1,40}$")
 AUDIO_SPEC = re.compile(r"^([A-Z]{1,2}\d{3,4})-(\d{1,3})$")
 
@@ -131,26 +138,36 @@ def _require_supervisor(user, site):
                                "yang dapat mengubah teks berjalan.")
 
 
-# --- the websocket --------------------------------------------------------------------
+# --- the websockets ---------------------------------------------------------------------
+# The route answers the upgrade and hands the socket to this worker's loop
+# (boards.sockets): no thread is held while a board or console is connected.
 
 @bp.before_request
 def check_websocket_handshake():
-    """Refuse before the upgrade: unknown hall, foreign Origin, or a worker that has no
-    thread to spare for another board."""
-    if request.endpoint != "boards.board_socket":
+    """Refuse before the upgrade: unknown hall, foreign Origin, a console socket without
+    a signed-in member of that hall's staff, or a worker at its maximum of sockets."""
+    if request.endpoint not in ("boards.board_socket", "boards.console_socket"):
         return None
     site_code = (request.view_args or {}).get("site_code", "")
     try:
-        queueing.get_site(site_code)
+        site = queueing.get_site(site_code)
     except DomainError as exc:
         return _refuse(exc.status, exc.code, exc.message)
-    if not _origin_allowed():
-        log.warning("board websocket refused: Origin %r", request.headers.get("Origin"))
+    console = request.endpoint == "boards.console_socket"
+    if not _origin_allowed(extra=not console):
+        log.warning("websocket refused: Origin %r", request.headers.get("Origin"))
         return _refuse(403, "origin_not_allowed",
                        "Asal halaman tidak diizinkan membuka papan ini.")
+    if console:
+        user = optional_user()
+        if user is None:
+            return _refuse(401, "unauthorized", "Silakan masuk terlebih dahulu.")
+        try:
+            accounts.require_site_role(user, site)
+        except DomainError as exc:
+            return _refuse(exc.status, exc.code, exc.message)
     if not _ext().hub.would_accept():
-        log.warning("board websocket refused: this worker holds its maximum of boards")
-        return _refuse(503, "boards_full", "Server sedang penuh; papan akan mencoba lagi.")
+        return _full()
     return None
 
 
@@ -158,96 +175,115 @@ def _refuse(status, code, message):
     return jsonify(error={"code": code, "message": message}), status
 
 
-def _origin_allowed() -> bool:
+def _full():
+    log.warning("websocket refused: this worker holds its maximum of %d board and console "
+                "sockets (BOARD_MAX_CONNECTIONS)", _ext().hub.capacity)
+    return _refuse(503, "boards_full", "Server sedang melayani jumlah papan terbanyak "
+                   "(BOARD_MAX_CONNECTIONS); papan akan mencoba lagi.")
+
+
+def _origin_allowed(extra: bool = True) -> bool:
     origin = request.headers.get("Origin")
     if not origin:  # not a browser: nothing to forge (browsers always send Origin)
         return True
-    allowed = current_app.config["SETTINGS"].get("BOARD_ALLOWED_ORIGINS", "")
+    allowed = current_app.config["SETTINGS"].get("BOARD_ALLOWED_ORIGINS", "") if extra else ""
     if origin in [o.strip() for o in allowed.split(",") if o.strip()]:
         return True
     parsed = urlparse(origin)
     return parsed.scheme in ("http", "https") and parsed.netloc == request.host
 
 
-@sock.route("/ws/boards/<site_code>", bp=bp)
-def board_socket(ws, site_code):
+@bp.get("/ws/boards/<site_code>", websocket=True)
+def board_socket(site_code):
+    """A board: its snapshot, then its hall's events (docs/boards.md)."""
+    return _hand_over(site_code, "board")
+
+
+@bp.get("/ws/loket/<site_code>", websocket=True)
+def console_socket(site_code):
+    """A console (signed-in staff of the hall): the same stream as the hall's boards;
+    the page refetches its waiting list and panel when something changed."""
+    return _hand_over(site_code, "console")
+
+
+class _HandedOver(Response):
+    """What gunicorn gets once the socket belongs to the loop: it writes nothing (the
+    StopIteration ends the request as with flask-sock) and closes its descriptor."""
+
+    def __call__(self, environ, start_response):
+        raise StopIteration()
+
+
+def _hand_over(site_code, kind):
+    raw = request.environ.get("gunicorn.socket")
+    key = request.headers.get("Sec-WebSocket-Key")
+    if request.headers.get("Sec-WebSocket-Version") != "13" or not valid_key(key):
+        body, status = _refuse(400, "bad_handshake", "Permintaan websocket tidak sah.")
+        return body, status, {"Sec-WebSocket-Version": "13"}
+    if raw is None or isinstance(raw, ssl.SSLSocket):
+        return _refuse(501, "websocket_unsupported", "Websocket hanya dilayani oleh gunicorn "
+                       "tanpa TLS sendiri (TLS di proxy).")
     ext = _ext()
     ext.fanout.start()
+    app = current_app._get_current_object()
+    live = LiveSocket(site_code, raw.dup(), lambda: _snapshot_in_app(app, ext, site_code),
+                      kind=kind)
     try:
-        sub = ext.hub.subscribe(site_code, ws.send, lambda: socket_writable(ws.sock),
-                                raw_socket=_plain_socket(ws))
+        ext.hub.add(live)  # first: what is dispatched from now on waits for the snapshot
     except HubFull:
-        ws.close(1013, "server penuh")
-        return
-
-    def snapshot():
-        return _snapshot_text(ext, site_code)
-
+        live.sock.close()
+        return _full()
     try:
-        sub.send_snapshot(snapshot)
-        database.close()  # nothing below touches the database until the next snapshot
-        # Events are written by the hub's fan-out thread; this thread only answers the
-        # board's requests, sends heartbeats and snapshots, and notices the end.
-        while ws.connected and not sub.closed:
-            if shutting_down():
-                ws.close(1001, "server dimulai ulang")  # going away: the board reconnects
-                try:  # and don't wait for its answer: the worker is stopping
-                    ws.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                break
-            sub.wake.wait(WAKE_SECONDS)
-            sub.wake.clear()
-            if sub.needs_snapshot or _board_asks_resync(ws):
-                if socket_writable(ws.sock):
-                    sub.send_snapshot(snapshot)
-                else:
-                    sub.request_snapshot()  # still not reading: try again on the next wake
-            elif time.monotonic() - sub.last_sent >= HEARTBEAT_SECONDS:
-                # The newest number this board was sent: a lost last event shows here.
-                sub.send_now(json.dumps({"type": "heartbeat", "at": now().isoformat(),
-                                         "seq": sub.last_seq}))
-    except (ConnectionClosed, OSError):
-        pass
+        seq, text = _snapshot_text(ext, site_code)
+    except BaseException:
+        ext.hub.unsubscribe(live)
+        live.sock.close()
+        raise
+    database.close()  # the socket holds no database connection
+    try:
+        live.sock.settimeout(10)
+        live.sock.sendall(upgrade_response(key))
+    except OSError:  # the client went away meanwhile
+        ext.hub.unsubscribe(live)
+        live.sock.close()
+        return _HandedOver()
+    _release_from_gunicorn(raw)
+    ext.sockets.adopt(live, seq, text)
+    return _HandedOver()
+
+
+def _release_from_gunicorn(raw) -> None:
+    """gunicorn shuts the connection down and closes its descriptor after the request
+    (gthread: shutdown(SHUT_WR), then close). Shutting down would end the board's
+    connection too, dup or not: point gunicorn's descriptor at a fresh unconnected
+    socket instead, so its shutdown and close touch nothing of ours."""
+    placeholder = socket.socket(raw.family, raw.type)
+    try:
+        os.dup2(placeholder.fileno(), raw.fileno())
     finally:
-        ext.hub.unsubscribe(sub)
-        if not database.is_closed():
-            database.close()
+        placeholder.close()
 
 
-def _plain_socket(ws):
-    """The socket, when the connection uses no websocket extension (compression):
-    then the hub writes one shared frame to it. Browsers usually negotiate
-    permessage-deflate, and get their frames from wsproto instead."""
-    try:
-        extensions = ws.ws.connection._proto.extensions
-    except AttributeError:
-        return None
-    return ws.sock if not extensions else None
-
-
-def _board_asks_resync(ws) -> bool:
-    """Read what the board sent since the last wake (a board only ever asks for a
-    resync); a client that floods the socket is cut off."""
-    asked = False
-    for _ in range(MAX_MESSAGES_PER_WAKE):
-        raw = ws.receive(timeout=0)
-        if raw is None:
-            return asked
+def _snapshot_in_app(app, ext, site_code) -> tuple[int, str]:
+    """A snapshot for the loop's snapshot threads (a resync, a board that fell behind)."""
+    with app.app_context():
         try:
-            asked = asked or json.loads(raw).get("type") == "resync"
-        except (ValueError, AttributeError, RecursionError):
-            pass
-    ws.close(1008, "terlalu banyak pesan")
-    raise ConnectionClosed()
+            return _snapshot_text(ext, site_code)
+        finally:
+            if not database.is_closed():
+                database.close()
 
 
 def _snapshot_text(ext, site_code) -> tuple[int, str]:
     """The hall's state, current to at least the sequence number it carries: the
-    number is read first, then the state, and events are dispatched after commit."""
+    number is read first, then the state, and events are dispatched after commit.
+    Sockets asking at the same number share one (`SnapshotCache`)."""
     seq = ext.hub.current_seq(site_code)
-    with database.connection_context():
-        site = queueing.get_site(site_code)
-        state = board_state(site, now())
-    return seq, json.dumps({"type": "snapshot", "seq": seq, "worker": os.getpid(), **state},
-                           ensure_ascii=False, separators=(",", ":"))
+
+    def build():
+        with database.connection_context():
+            site = queueing.get_site(site_code)
+            state = board_state(site, now())
+        return json.dumps({"type": "snapshot", "seq": seq, "worker": os.getpid(), **state},
+                          ensure_ascii=False, separators=(",", ":"))
+    return seq, ext.snapshots.get(site_code, seq, build)

@@ -62,6 +62,82 @@
   window.setInterval(tick, 10000);
 })();
 
+// The console's live link: the hall's events over /ws/loket/<site> (the same hub as the
+// boards). A change fires queue-changed (the waiting list refetches) and, for this
+// counter, counter-changed (its panel refetches). A drop is shown at once; on reconnect
+// the server's snapshot starts the stream again and both refetch (resync).
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-live-path]");
+  if (!root || !window.WebSocket) { return; }
+  var status = document.getElementById("live-status");
+  var counter = root.dataset.liveCounter;
+  var attempts = 0;
+  var seq = null;
+  var everConnected = false;
+  var timers = {};
+
+  function fire(name) {  // a burst of events is one refetch
+    window.clearTimeout(timers[name]);
+    timers[name] = window.setTimeout(function () {
+      if (window.htmx) { window.htmx.trigger(document.body, name); }
+    }, 150);
+  }
+  function resync() { fire("queue-changed"); fire("counter-changed"); }
+  function show(up) {
+    root.dataset.live = up ? "yes" : "no";
+    if (!status) { return; }
+    status.hidden = up;
+    status.textContent = up ? "" : "Terputus \u2014 menyambung ulang\u2026 ";
+    if (!up) {
+      var en = document.createElement("span");
+      en.className = "en";
+      en.textContent = "Disconnected, reconnecting";
+      status.append(en);
+    }
+  }
+  function onMessage(raw) {
+    var msg;
+    try { msg = JSON.parse(raw); } catch (e) { return; }
+    if (msg.type === "snapshot") {
+      attempts = 0;
+      show(true);
+      if (everConnected) { resync(); }  // whatever happened while we were away
+      everConnected = true;
+      seq = msg.seq;
+      return;
+    }
+    if (msg.type === "heartbeat") {
+      if (typeof msg.seq === "number" && seq !== null && msg.seq > seq) { seq = msg.seq; resync(); }
+      return;
+    }
+    if (typeof msg.seq === "number") {
+      if (seq !== null && msg.seq > seq + 1) { resync(); }  // a gap: refetch both
+      seq = msg.seq;
+    }
+    fire("queue-changed");
+    if (msg.counter === counter || msg.type === "catalogue_changed") { fire("counter-changed"); }
+  }
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws;
+    try {
+      ws = new WebSocket(scheme + location.host + root.dataset.livePath);
+    } catch (e) {
+      retry();
+      return;
+    }
+    ws.onmessage = function (evt) { onMessage(evt.data); };
+    ws.onclose = function () { show(false); retry(); };
+  }
+  function retry() {
+    attempts += 1;
+    var delay = Math.min(30000, 1000 * Math.pow(2, attempts - 1));
+    window.setTimeout(connect, delay / 2 + Math.random() * delay / 2);
+  }
+  connect();
+})();
+
 // On-screen keypad (kiosk check-in): [data-key] buttons type into [data-code-input].
 document.addEventListener("click", function (evt) {
   var key = evt.target.closest && evt.target.closest("[data-key]");

@@ -141,3 +141,19 @@ def test_unknown_page_is_html_404(client):
     r = client.get("/k/nowhere")
     assert r.status_code == 404 and "tidak dikenal" in r.get_data(as_text=True)
     assert r.mimetype == "text/html"
+
+
+def test_console_listens_for_pushes_and_fetches_its_parts(csrf_app):
+    """The console page names its live socket and the fragments a push refetches: the
+    waiting list (with only a slow safety poll) and this counter's panel."""
+    client = csrf_app.test_client()
+    assert client.get("/loket/tabang/L1/panel").status_code == 302  # signed in only
+    assert login(client).status_code == 302
+    page = client.get("/loket/tabang/L1").get_data(as_text=True)
+    assert 'data-live-path="/ws/loket/tabang"' in page and 'data-live-counter="L1"' in page
+    assert "every 3s" not in page and 'hx-trigger="queue-changed from:body, every 60s"' in page
+    assert 'hx-get="/loket/tabang/L1/panel"' in page
+    panel = client.get("/loket/tabang/L1/panel")
+    assert panel.status_code == 200 and "Panggil berikutnya" in panel.get_data(as_text=True)
+    assert "<html" not in panel.get_data(as_text=True)
+    assert client.get("/loket/anggana/L1/panel").status_code == 403

@@ -179,6 +179,15 @@ def waiting(site_code, counter_code):
     return render_template("_partials/console_waiting.html", **_panel_context(counter))
 
 
+@bp.get("/<site_code>/<counter_code>/panel")
+@login_required
+def panel(site_code, counter_code):
+    """The counter's panel alone: the page fetches it when the hall's live socket says
+    this counter changed (another console, a supervisor)."""
+    counter = _counter(site_code, counter_code)
+    return render_template("_partials/console_panel.html", **_panel_context(counter))
+
+
 @bp.post("/<site_code>/<counter_code>/<action>")
 @login_required
 def act(site_code, counter_code, action):

@@ -1,0 +1,76 @@
+"""The console by push, in Chromium against real gunicorn: a kiosk ticket appears in the
+operator's waiting list within a moment, without polling; a call made elsewhere updates
+the panel; a dropped link shows and, once back, the console catches up (resync)."""
+import time
+
+import pytest
+import requests
+
+from .browser import chromium, screenshot, sign_in
+from .servers import Server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def issue(server, service="ADM-KTP"):
+    r = requests.post(f"{server.url}/api/v1/sites/tabang/tickets", json={"service": service},
+                      timeout=10)
+    assert r.status_code == 201, r.text
+    return r.json()["number"]
+
+
+def test_console_updates_by_push_and_resyncs_after_a_drop(tmp_path):
+    server = Server(tmp_path / "srv", workers=1, threads=8).start()
+    try:
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            sign_in(page, server.url, "operator.tabang")
+            fetches = []
+            page.on("request", lambda r: fetches.append((time.monotonic(), r.url))
+                    if "/loket/tabang/L1/" in r.url and r.method == "GET" else None)
+            page.goto(f"{server.url}/loket/tabang/L1")
+            page.wait_for_selector(".console[data-live='yes']", timeout=10000)
+            assert page.is_hidden("#live-status")
+
+            # A citizen takes a number at the kiosk: the waiting list shows it by push.
+            loaded = time.monotonic()
+            number = issue(server)
+            page.wait_for_selector(f"#console-waiting [data-number='{number}']",
+                                   timeout=2000)
+            shown = time.monotonic() - loaded
+            assert shown < 2, shown
+            # One fetch, because of the push: no polling every few seconds.
+            waiting = [url for _at, url in fetches if url.endswith("/antrean")]
+            assert len(waiting) == 1, fetches
+
+            # Quiet for 4 s: nothing is fetched (the old console polled every 3 s).
+            before = len(fetches)
+            time.sleep(4)
+            assert len(fetches) == before, fetches[before:]
+
+            # Another console (the API here) calls at this counter: the panel follows.
+            token = server.token("operator.tabang")
+            r = requests.post(f"{server.url}/api/v1/sites/tabang/counters/L1/call-next",
+                              headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            assert r.status_code == 200
+            page.wait_for_selector(f".current[data-current='{number}']", timeout=2000)
+            page.wait_for_selector(f"#console-waiting [data-number='{number}']",
+                                   state="detached", timeout=2000)
+            screenshot(page, "console-live")
+
+            # The server goes away: the console says so ...
+            server.stop()
+            page.wait_for_selector(".console[data-live='no']", timeout=5000)
+            status = page.inner_text("#live-status")
+            assert "Terputus" in status and "menyambung ulang" in status
+            screenshot(page, "console-disconnected")
+            # ... and when it is back, the console reconnects by itself and catches up
+            # with what happened meanwhile (a ticket issued before it reconnected).
+            server.start()
+            missed = issue(server, "ADM-KK")
+            page.wait_for_selector(".console[data-live='yes']", timeout=15000)
+            page.wait_for_selector(f"#console-waiting [data-number='{missed}']",
+                                   timeout=3000)
+            assert page.is_hidden("#live-status")
+    finally:
+        server.stop()

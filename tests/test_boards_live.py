@@ -6,6 +6,7 @@
   any worker reaches every board of that hall, whichever worker holds it.
 """
 import json
+import os
 import resource
 import socket
 import threading
@@ -208,7 +209,10 @@ def test_single_worker_in_process(tmp_path):
         flood.close()
 
         # Boards that reconnect many times, some dropping without a close frame,
-        # leave nothing behind.
+        # leave nothing behind: no subscription, no open descriptor.
+        status = connected(server, "tabang")
+        assert wait_until(lambda: connected(server, "tabang")["connected_here"] == 0)
+        descriptors = open_descriptors(status["pid"])
         for i in range(25):
             b = Board(server, "tabang")
             if i % 2:
@@ -218,7 +222,13 @@ def test_single_worker_in_process(tmp_path):
                 b.close()
         assert wait_until(lambda: connected(server, "tabang")["connected_here"] == 0), \
             connected(server, "tabang")
+        assert wait_until(lambda: open_descriptors(status["pid"]) <= descriptors), \
+            (open_descriptors(status["pid"]), descriptors)
         assert "Traceback" not in server.log()
+
+
+def open_descriptors(pid) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 @pytest.mark.slow

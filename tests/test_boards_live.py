@@ -391,8 +391,11 @@ def test_a_silent_board_is_dropped_by_the_ping(tmp_path):
 @pytest.mark.postgres
 def test_three_workers_with_redis(tmp_path, pg_database):
     prefix = f"test-boards-{uuid.uuid4().hex[:8]}:"
+    # One worker could take every board now that boards hold no thread (the kernel
+    # hands connections to whichever worker is quickest): a limit of 24 per worker
+    # spreads 45 boards over at least two, as a full worker refuses and the board retries.
     env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "BOARD_CHANNEL_PREFIX": prefix,
-           "DATABASE_URL": pg_database}
+           "DATABASE_URL": pg_database, "BOARD_MAX_CONNECTIONS": "24"}
     with Server(tmp_path / "srv", workers=3, threads=32, env=env) as server:
         assert "BOARDS WILL MISS CALLS" not in server.log()
         hall = [Board(server, "tabang") for _ in range(45)]

@@ -5,7 +5,7 @@ memory, every figure next to its baseline measured on the same server just befor
     .venv/bin/python bench/boards.py                     # make run's defaults
     .venv/bin/python bench/boards.py --repeat 3          # three runs: ranges
     .venv/bin/python bench/boards.py --redis             # two workers + Redis pub/sub
-    .venv/bin/python bench/boards.py --threads 1040 --env BOARD_RESERVED_THREADS=16
+    .venv/bin/python bench/boards.py --threads 8 --env BOARD_MAX_CONNECTIONS=600
 
 The server is tests/servers.py's gunicorn with the product's defaults from
 app/config.py (WEB_CONCURRENCY, GUNICORN_THREADS), the demo data and RATE_LIMITS=off.

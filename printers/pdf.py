@@ -41,13 +41,23 @@ FAMILIES = [  # (regular, bold, oblique) file names per family
 STANDARD = ("Helvetica", "Helvetica-Bold", "Helvetica-Oblique")
 
 
-def needs_unicode(blocks: list[Block]) -> bool:
-    texts = [t for b in blocks for t in (b.text, b.en, b.value, *b.items) if b.kind != "qr"]
+def _beyond_cp1252(texts) -> bool:
+    """Whether the standard PDF fonts (cp1252) cannot show every character."""
     try:
         "".join(texts).encode("cp1252")
     except UnicodeEncodeError:
         return True
     return False
+
+
+def _block_texts(blocks: list[Block]):
+    return (t for b in blocks for t in (b.text, b.en, b.value, *b.items) if b.kind != "qr")
+
+
+def fonts_for(texts) -> tuple[str, str, str]:
+    """(regular, bold, oblique): the standard fonts, or TrueType ones when a text needs
+    characters beyond cp1252."""
+    return unicode_fonts() if _beyond_cp1252(texts) else STANDARD
 
 
 @lru_cache(maxsize=1)
@@ -264,8 +274,7 @@ class _Sheet:
 
 
 def _render(blocks: list[Block], width_mm: int, title: str) -> bytes:
-    sheet = _Sheet(check_width(width_mm),
-                   unicode_fonts() if needs_unicode(blocks) else STANDARD)
+    sheet = _Sheet(check_width(width_mm), fonts_for(_block_texts(blocks)))
     for b in blocks:
         sheet.block(b)
     return sheet.render(title)

@@ -35,7 +35,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from printers.pdf import STANDARD, unicode_fonts
+from printers.pdf import fonts_for
 
 from ..clock import to_local
 from ..domain.calendar import MONTH_NAMES
@@ -100,14 +100,6 @@ def _texts(report: dict, labels: Labels) -> list[str]:
     out += [row["name"] for row in report["cases"]["days_to_ready"]]
     out += [row["name"] for row in report["incomplete_sites"]]
     return out
-
-
-def _fonts(report: dict, labels: Labels) -> tuple[str, str, str]:
-    try:
-        "".join(_texts(report, labels)).encode("cp1252")
-    except UnicodeEncodeError:
-        return unicode_fonts()
-    return STANDARD
 
 
 # --- styles and tables -----------------------------------------------------------------
@@ -418,7 +410,7 @@ def _numbered_canvas(footer: str, font: str):
 
 def render(report: dict, labels: Labels) -> bytes:
     """The month's report as PDF bytes; `report` is `reports.summary(...)`."""
-    s = _Styles(_fonts(report, labels))
+    s = _Styles(fonts_for(_texts(report, labels)))
     place = labels.hall_name or "Kabupaten Kutai Kartanegara"
     story = _header(report, labels, s) + _incomplete(report, s) + _headline(report, s)
     story += _per_day_chart(report, s) + _wait_chart(report, s)

@@ -18,7 +18,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from printers.pdf import STANDARD, unicode_fonts
+from printers.pdf import fonts_for
 
 from ..clock import to_local
 from ..domain import ikm, skm_report
@@ -38,14 +38,6 @@ def _texts(rep: skm_report.Report) -> list[str]:
     return ([rep.site.name, rep.site.address] + [g.name for g in rep.services]
             + [g.agency for g in rep.services] + [g.name for g in rep.agencies]
             + [s.text for s in rep.suggestions])
-
-
-def _fonts(rep: skm_report.Report) -> tuple[str, str, str]:
-    try:
-        "".join(_texts(rep)).encode("cp1252")
-    except UnicodeEncodeError:
-        return unicode_fonts()
-    return STANDARD
 
 
 class _Styles:
@@ -197,7 +189,7 @@ def _suggestions(rep, s: _Styles) -> list:
 
 def report_pdf(rep: skm_report.Report, generated_at: dt.datetime) -> bytes:
     """The report as A4 PDF bytes; `generated_at` is printed in WITA."""
-    s = _Styles(_fonts(rep))
+    s = _Styles(fonts_for(_texts(rep)))
     local = to_local(generated_at)
     stamp = (f"Dibuat {skm_report.day_text(local.date())} pukul "
              f"{local.strftime('%H.%M')} WITA · Mini MPP Antrian · {rep.site.name}")

@@ -90,20 +90,11 @@ def _espeak(binary: str, text: str) -> Path | None:
     with _renders:
         if path.exists():
             return path
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            subprocess.run([binary, "-v", VOICE, "-s", SPEED, "-g", "4", "-w", tmp, "--", text],
-                           check=True, capture_output=True, timeout=20)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)  # atomic: readers never see half a file
-        except (OSError, subprocess.SubprocessError) as exc:
-            log.error("espeak-ng failed for a call: %s", exc)
-            return None
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    return path
+        def speak(tmp: Path) -> bool:
+            subprocess.run([binary, "-v", VOICE, "-s", SPEED, "-g", "4", "-w", str(tmp),
+                            "--", text], check=True, capture_output=True, timeout=20)
+            return True
+        return _write_atomically(path, speak, "espeak-ng failed for a call")
 
 
 def _joined(text: str) -> Path | None:
@@ -114,16 +105,27 @@ def _joined(text: str) -> Path | None:
         _touch(path)
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
+
+    def join(tmp: Path) -> bool:
+        if wordclips.join(text, tmp):
+            return True
+        log.error("no word clip for part of a call: %r", text)
+        return False
+    return _write_atomically(path, join, "joining the word clips failed for a call")
+
+
+def _write_atomically(path: Path, write, failure: str) -> Path | None:
+    """`write(tmp)` fills a temporary file beside `path`, which is then renamed into
+    place: a board never reads half a WAV. None when writing fails."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
     try:
-        if not wordclips.join(text, Path(tmp)):
-            log.error("no word clip for part of a call: %r", text)
+        if not write(Path(tmp)):
             return None
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except OSError as exc:
-        log.error("joining the word clips failed for a call: %s", exc)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.error("%s: %s", failure, exc)
         return None
     finally:
         if os.path.exists(tmp):

@@ -541,11 +541,6 @@ def _day(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def _site_names() -> dict:
-    return {(sid,): (code, name) for sid, code, name in Site.select(
-        Site.id, Site.code, Site.name).tuples()}
-
-
 def figures(f: Filters) -> dict:
     """The totals of a period."""
     return _Families(f).totals()

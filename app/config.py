@@ -28,6 +28,16 @@ SETTINGS = {
                          "console websockets hold none"),
     "BOARD_MAX_CONNECTIONS": ("2000", "board and console websockets one worker holds; the "
                               "next is refused (503 boards_full)"),
+    "BOARD_PAIRING": ("on", "on: a TV's board page shows a pairing code until a supervisor "
+                      "registers it; off: the board page opens for anyone (a trusted hall "
+                      "LAN); socket limits apply either way"),
+    "BOARD_HALL_MAX": ("500", "board websockets of one hall's registered boards per worker"),
+    "BOARD_UNREGISTERED_PER_ADDRESS": ("4", "board websockets of unregistered clients per "
+                                       "address and worker; the next is refused (429 "
+                                       "boards_address_limit)"),
+    "BOARD_UNREGISTERED_MAX": ("100", "board websockets of unregistered clients per worker "
+                               "(at most half of BOARD_MAX_CONNECTIONS); the next is refused "
+                               "(503 boards_unregistered_full)"),
     "BOARD_PING_SECONDS": ("25", "websocket ping interval; a board missing a pong is dropped"),
     "BOARD_ALLOWED_ORIGINS": ("", "extra Origins allowed to open board websockets "
                               "(comma-separated; same-origin is always allowed)"),

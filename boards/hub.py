@@ -24,7 +24,8 @@ import queue
 import struct
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 log = logging.getLogger("mpp.boards")
 
@@ -129,16 +130,53 @@ class Subscription:
 
 
 class HubFull(Exception):
-    """This worker holds its maximum of live sockets (BOARD_MAX_CONNECTIONS)."""
+    """A socket this worker will not take: by default because it holds its maximum of
+    live sockets (BOARD_MAX_CONNECTIONS); the other refusals name their own limit. The
+    status, code and message are the handshake's JSON refusal."""
+
+    def __init__(self, status: int = 503, code: str = "boards_full",
+                 message: str = "Server sedang melayani jumlah papan terbanyak "
+                                "(BOARD_MAX_CONNECTIONS); papan akan mencoba lagi.",
+                 limit: str = "BOARD_MAX_CONNECTIONS"):
+        super().__init__(message)
+        self.status, self.code, self.message, self.limit = status, code, message, limit
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Who a socket is, for the limits: a registered board of a hall (`device` set,
+    `key` the hall's code) or an unregistered client (`key` its address). Consoles and
+    in-process subscriptions have none: only the worker's capacity applies to them."""
+    key: str
+    device: int | None = None
+
+    @property
+    def registered(self) -> bool:
+        return self.device is not None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Board sockets one worker takes, besides its capacity: per hall for registered
+    boards (BOARD_HALL_MAX), and for unregistered clients in all
+    (BOARD_UNREGISTERED_MAX) and per address (BOARD_UNREGISTERED_PER_ADDRESS).
+    None: no limit."""
+    hall_max: int | None = None
+    unregistered_max: int | None = None
+    per_address: int | None = None
 
 
 class Hub:
     """The boards connected to this process, per hall, and the hall's sequence."""
 
-    def __init__(self, capacity: int | None = None):
+    def __init__(self, capacity: int | None = None, limits: Limits | None = None):
         self.capacity = capacity
+        self.limits = limits or Limits()
         self._lock = threading.Lock()
         self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
+        self._registered: Counter = Counter()  # registered board sockets per hall
+        self._by_address: Counter = Counter()  # unregistered sockets per address
+        self._unregistered = 0
         self._seq: dict[str, int] = defaultdict(int)
         self._outbox: queue.Queue = queue.Queue()
         self._fanout: threading.Thread | None = None
@@ -148,28 +186,82 @@ class Hub:
         return self.add(Subscription(site_code, send, writable))
 
     def add(self, sub):
-        """Subscribe `sub` to its hall's events, unless this worker is full."""
+        """Subscribe `sub` to its hall's events, unless a limit refuses it (HubFull)."""
+        admission = getattr(sub, "admission", None)
         with self._lock:
-            if self.capacity is not None and self._count() >= self.capacity:
-                raise HubFull()
+            refusal = self._refusal(admission)
+            if refusal is not None:
+                raise refusal
             self._subscriptions[sub.site_code].add(sub)
+            if admission is not None and admission.registered:
+                self._registered[admission.key] += 1
+            elif admission is not None:
+                self._by_address[admission.key] += 1
+                self._unregistered += 1
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         sub.close()
+        admission = getattr(sub, "admission", None)
         with self._lock:
             subs = self._subscriptions.get(sub.site_code)
-            if subs is not None:
+            if subs is not None and sub in subs:
                 subs.discard(sub)
                 if not subs:
                     del self._subscriptions[sub.site_code]
+                if admission is not None and admission.registered:
+                    self._registered[admission.key] -= 1
+                    if self._registered[admission.key] <= 0:
+                        del self._registered[admission.key]
+                elif admission is not None:
+                    self._unregistered -= 1
+                    self._by_address[admission.key] -= 1
+                    if self._by_address[admission.key] <= 0:
+                        del self._by_address[admission.key]
+
+    def refusal(self, admission: Admission | None = None) -> HubFull | None:
+        """Why a socket with `admission` would be refused now (None: it would not)."""
+        with self._lock:
+            return self._refusal(admission)
+
+    def _refusal(self, admission: Admission | None) -> HubFull | None:
+        if self.capacity is not None and self._count() >= self.capacity:
+            return HubFull()
+        limits = self.limits
+        if admission is None:
+            return None
+        if admission.registered:
+            if limits.hall_max is not None and \
+                    self._registered[admission.key] >= limits.hall_max:
+                return HubFull(503, "boards_hall_full", "Papan terdaftar lokasi ini sudah "
+                               "memakai semua tempatnya di server ini (BOARD_HALL_MAX); "
+                               "papan akan mencoba lagi.", "BOARD_HALL_MAX")
+            return None
+        if limits.per_address is not None and \
+                self._by_address[admission.key] >= limits.per_address:
+            return HubFull(429, "boards_address_limit", "Alamat ini sudah membuka "
+                           f"{limits.per_address} papan yang belum terdaftar (batas "
+                           "BOARD_UNREGISTERED_PER_ADDRESS). Daftarkan papan ini: "
+                           "supervisor lokasi memasukkan kode pemasangannya di halaman "
+                           "Perangkat.", "BOARD_UNREGISTERED_PER_ADDRESS")
+        if limits.unregistered_max is not None and \
+                self._unregistered >= limits.unregistered_max:
+            return HubFull(503, "boards_unregistered_full", "Server sedang melayani papan "
+                           "tak terdaftar terbanyak (BOARD_UNREGISTERED_MAX); papan "
+                           "terdaftar tetap dilayani. Daftarkan papan ini di halaman "
+                           "Perangkat lokasi.", "BOARD_UNREGISTERED_MAX")
+        return None
 
     def current_seq(self, site_code: str) -> int:
         with self._lock:
             return self._seq[site_code]
 
     def dispatch(self, site_code: str, event: dict) -> int:
-        """Number the event, serialise it once, hand it to the fan-out thread."""
+        """Number the event, serialise it once, hand it to the fan-out thread. A
+        revoked board (`board_revoked`) is no event for boards: its sockets are closed."""
+        if event.get("type") == "board_revoked":
+            self._close_device(site_code, event.get("device"))
+            return 0
         with self._lock:
             self._seq[site_code] += 1
             seq = self._seq[site_code]
@@ -224,6 +316,23 @@ class Hub:
 
     def would_accept(self) -> bool:
         return self.capacity is None or self.count() < self.capacity
+
+    def count_registered(self, site_code: str) -> int:
+        with self._lock:
+            return self._registered[site_code]
+
+    def count_unregistered(self, address: str | None = None) -> int:
+        with self._lock:
+            return self._unregistered if address is None else self._by_address[address]
+
+    def _close_device(self, site_code: str, device) -> None:
+        with self._lock:
+            targets = [s for s in self._subscriptions.get(site_code, ())
+                       if getattr(s, "admission", None) is not None
+                       and s.admission.device == device]
+        for sub in targets:
+            closer = getattr(sub, "revoke", None) or sub.close
+            closer()
 
 
 class LocalFanout:

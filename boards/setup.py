@@ -9,7 +9,7 @@ import logging
 from app import events
 
 from . import audio
-from .hub import Hub, LocalFanout, RedisFanout
+from .hub import Hub, Limits, LocalFanout, RedisFanout
 from .sockets import FD_RESERVE, SnapshotCache, SocketLoop, raise_fd_limit
 from .state import enrich
 
@@ -93,9 +93,29 @@ def board_capacity(settings: dict, fd_limit=raise_fd_limit) -> int:
     return wanted
 
 
+def _setting(settings: dict, name: str, default: int) -> int:
+    try:
+        return max(0, int(settings.get(name) or default))
+    except ValueError:
+        log.warning("%s=%r is not a number; using %d", name, settings.get(name), default)
+        return default
+
+
+def board_limits(settings: dict, capacity: int) -> Limits:
+    """The worker's limits besides its capacity: a hall's registered boards
+    (BOARD_HALL_MAX), unregistered clients per address (BOARD_UNREGISTERED_PER_ADDRESS)
+    and in all (BOARD_UNREGISTERED_MAX, never more than half the capacity, so that
+    unregistered clients cannot take the places of registered boards)."""
+    unregistered = min(_setting(settings, "BOARD_UNREGISTERED_MAX", 100), capacity // 2)
+    return Limits(hall_max=_setting(settings, "BOARD_HALL_MAX", 500),
+                  unregistered_max=unregistered,
+                  per_address=_setting(settings, "BOARD_UNREGISTERED_PER_ADDRESS", 4))
+
+
 def init_app(app) -> None:
     settings = app.config["SETTINGS"]
-    hub = Hub(capacity=board_capacity(settings))
+    capacity = board_capacity(settings)
+    hub = Hub(capacity=capacity, limits=board_limits(settings, capacity))
     if settings.get("REDIS_URL"):
         fanout = RedisFanout(hub, settings["REDIS_URL"],
                              prefix=settings.get("BOARD_CHANNEL_PREFIX") or "mpp:")

@@ -58,6 +58,7 @@ SNAPSHOT_THREADS = 2
 FD_RESERVE = 256  # descriptors left for the database, files, requests
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PING_FRAME = b"\x89\x00"
+REVOKED_CLOSE = 4403  # close code of a revoked board's sockets (static/board.js reloads)
 
 
 def accept_token(key: str) -> str:
@@ -104,9 +105,11 @@ class LiveSocket:
     """One board's or console's socket. The hub calls `deliver`, `request_snapshot`
     and `close` from any thread; everything else runs on the loop thread."""
 
-    def __init__(self, site_code: str, sock: socket.socket, build_snapshot, kind="board"):
+    def __init__(self, site_code: str, sock: socket.socket, build_snapshot, kind="board",
+                 admission=None):
         self.site_code = site_code
         self.kind = kind
+        self.admission = admission  # hub.Admission: a registered board or an address
         self.sock = sock
         self.build_snapshot = build_snapshot  # () -> (seq, text); needs the database
         self.loop: SocketLoop | None = None
@@ -150,6 +153,13 @@ class LiveSocket:
         loop = self.loop
         if loop is not None and not self.closed:
             loop.call(loop.close_socket, self, 1000, "")
+
+    def revoke(self) -> None:
+        """Its board was revoked: close with REVOKED_CLOSE (the page reloads and shows
+        a pairing code)."""
+        loop = self.loop
+        if loop is not None and not self.closed:
+            loop.call(loop.close_socket, self, REVOKED_CLOSE, "papan dicabut")
 
 
 class SocketLoop:

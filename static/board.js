@@ -278,8 +278,12 @@
       }
       onMessage(evt.data);
     };
-    ws.onclose = function () {
+    ws.onclose = function (evt) {
       ws = null;
+      if (evt && evt.code === 4403) {  // this board was revoked: show the pairing code
+        location.reload();
+        return;
+      }
       if (disconnectedSince === null) { disconnectedSince = serverTime(); }
       root.dataset.connected = "no";
       renderConnection();

@@ -15,6 +15,7 @@ from boards.setup import board_capacity, fanout_warning
 from boards.sockets import FD_RESERVE
 from boards.state import board_state, enrich, filter_state, update_board
 
+from . import boardkit
 from .conftest import MONDAY_9
 from .pages import csrf_from
 
@@ -297,6 +298,7 @@ def test_a_broken_publisher_does_not_undo_a_call(db):
 def test_board_page(client, db):
     issue()
     queueing.call_next(counter("L1"), later(0))
+    client.set_cookie(boardkit.COOKIE, boardkit.register("tabang"))
     r = client.get("/boards/tabang")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
@@ -470,6 +472,7 @@ def test_without_espeak_the_board_speaks_with_the_word_clips(client, db, monkeyp
     assert board_state(site(), MONDAY_9)["voice"] == {"server": True}
     with client.get("/boards/tabang/suara/A001-2.wav") as r:
         assert r.status_code == 200 and r.data[:4] == b"RIFF"
+    client.set_cookie(boardkit.COOKIE, boardkit.register("tabang"))
     page = client.get("/boards/tabang").get_data(as_text=True)
     assert 'data-server-voice="yes"' in page and 'data-server-voice-engine="rekaman"' in page
     assert client.get("/boards/tabang/status.json").json["server_voice_engine"] == "rekaman"
@@ -483,5 +486,6 @@ def test_without_espeak_nor_clips_the_board_is_told_to_use_the_browser_voice(
     assert board_state(site(), MONDAY_9)["voice"] == {"server": False}
     r = client.get("/boards/tabang/suara/A001-2.wav")
     assert r.status_code == 404
+    client.set_cookie(boardkit.COOKIE, boardkit.register("tabang"))
     page = client.get("/boards/tabang").get_data(as_text=True)
     assert 'data-server-voice="no"' in page and 'data-server-voice-engine=""' in page

@@ -16,6 +16,7 @@ dates.
 - forwarding: ForwardingMessage, SyncState, InboxMessage, SyncNonce, SyncKey,
   FeedCounter, CaseUpdate, HallState
 - printing: Kiosk, PrintJob
+- devices: BoardDevice, BoardPairing
 - mail: MailMessage
 - ratelimit: RateCounter
 - survey: SurveyResponse
@@ -36,6 +37,7 @@ from .catalogue import (
     Site,
     SiteService,
 )
+from .devices import BoardDevice, BoardPairing
 from .fields import JSONField, random_id
 from .forwarding import (
     CaseUpdate,
@@ -55,7 +57,8 @@ from .survey import SurveyResponse
 from .visits import HallPulse, VisitCursor, VisitDay, VisitFact
 
 __all__ = [
-    "Agency", "ApiToken", "Appointment", "AuditEntry", "BookingSetting", "Case",
+    "Agency", "ApiToken", "Appointment", "AuditEntry", "BoardDevice", "BoardPairing",
+    "BookingSetting", "Case",
     "CaseAttachment", "CaseEvent", "CaseUpdate", "CatalogueVersion", "Closure", "Counter",
     "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "HallPulse", "HallState",
     "InboxMessage", "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "NumberSequence",

@@ -1,10 +1,17 @@
 """Board pages and the board websocket.
 
 - `GET /boards/<site>`: the TV page (first paint from `board_state`; htmx asks for the
-  regions alone while the websocket is down).
+  regions alone while the websocket is down). With BOARD_PAIRING on, a browser that is
+  not a registered board of the hall gets the pairing screen instead: a code for a
+  supervisor, and `GET /boards/<site>/pasang` polled until the code was entered
+  (`app.domain.board_devices`); the device credential is then a long-lived cookie.
+- `GET/POST /api/v1/sites/<site>/boards`, `POST .../boards/<id>/revoke`: a hall's
+  registered boards, pairing one by its code, revoking one (supervisor or admin).
 - `WS /ws/boards/<site>`: a snapshot, then that hall's events; the route answers the
   upgrade and hands the socket to the worker's socket loop (`boards.sockets`), so a
-  connected board holds no thread and no database connection.
+  connected board holds no thread and no database connection. A registered board (its
+  cookie) counts against its hall's allowance, anyone else against the small one of
+  their address and of unregistered clients in all (`boards.hub.Limits`).
 - `WS /ws/loket/<site>`: the same stream for a console of that hall (signed-in staff).
 - `GET /boards/<site>/suara/<number>-<counter>.wav`: the call spoken by espeak-ng, else
   joined from the shipped word clips (`boards.audio`); the page names the voice.
@@ -25,22 +32,24 @@ from flask import (
     current_app,
     g,
     jsonify,
+    make_response,
     redirect,
+    render_template,
     request,
     send_file,
     url_for,
 )
 
 from app.db import database
-from app.domain import accounts, queueing
+from app.domain import accounts, board_devices, queueing
 from app.errors import DomainError, NotFound
 from app.web import openapi
 from app.web.auth import current_actor, optional_user, token_required
-from app.web.inputs import field, json_body, now
+from app.web.inputs import client_address, field, json_body, now
 from app.web.plumbing import csrf
-from app.web.responses import page_or_fragment
+from app.web.responses import htmx, page_or_fragment
 from boards import audio, speech
-from boards.hub import HubFull
+from boards.hub import Admission, HubFull
 from boards.sockets import LiveSocket, upgrade_response, valid_key
 from boards.state import board_state, call_given_out_today, filter_state, update_board
 
@@ -54,7 +63,27 @@ openapi.add_operations([
     ("post", "/api/v1/sites/{site}/running-text", "Set the running text of a hall's boards",
      "supervisor", {"text": "string", "reading_style": "whole|digits?"},
      {"200": "running_text", "403": "not a supervisor of that hall", "422": "too long"}),
+    ("get", "/api/v1/sites/{site}/boards", "A hall's registered boards (TVs), revoked ones "
+     "last", "supervisor", None,
+     {"200": "boards: id, name, paired_at, paired_by, claimed, revoked_at, revoked_by, "
+      "status", "401": "unauthorized", "403": "not a supervisor of that hall",
+      "404": "unknown_site"}),
+    ("post", "/api/v1/sites/{site}/boards", "Register the TV showing a pairing code as a "
+     "board of the hall", "supervisor", {"code": "string", "name": "string"},
+     {"201": "board", "400": "bad_request (unreadable JSON)", "401": "unauthorized",
+      "403": "not a supervisor of that hall",
+      "404": "unknown_site / unknown_pairing_code (no TV of the hall shows it, or expired)",
+      "415": "unsupported_media_type", "422": "invalid_pairing_code / missing_field / "
+      "invalid_field"}),
+    ("post", "/api/v1/sites/{site}/boards/{board}/revoke", "Revoke a registered board: its "
+     "credential stops working and its open sockets close", "supervisor", None,
+     {"200": "board", "401": "unauthorized", "403": "not a supervisor of that hall",
+      "404": "unknown_site / unknown_board"}),
 ])
+
+DEVICE_COOKIE = "mpp_board"  # a registered board's credential
+PAIRING_COOKIE = "mpp_board_pasang"  # the pairing secret of a TV showing a code
+DEVICE_COOKIE_DAYS = 3650
 
 
 def _ext():
@@ -73,13 +102,68 @@ def _codes(raw: str | None) -> list[str]:
 @bp.get("/boards/<site_code>")
 def board(site_code):
     site = queueing.get_site(site_code)
+    access = None
+    if _pairing_on() and not htmx:
+        access = board_devices.open_board(
+            site, request.cookies.get(DEVICE_COOKIE), request.cookies.get(PAIRING_COOKIE),
+            now(), client_address())
+        if access.device is None:
+            return _pairing_screen(site, access)
     counters = _codes(request.args.get("counters"))
     services = _codes(request.args.get("services"))
     state = filter_state(board_state(site, now()), counters, services)
     context = {"site": site, "state": state, "filters": {"counters": counters,
                                                          "services": services},
-               "voice_engine": audio.engine()}
-    return page_or_fragment("boards/board.html", "boards/_regions.html", **context)
+               "voice_engine": audio.engine(),
+               "device": access.device if access else None}
+    response = make_response(page_or_fragment("boards/board.html", "boards/_regions.html",
+                                              **context))
+    if access is not None and access.new_credential:
+        _set_device_cookie(response, site, access.new_credential)
+    return response
+
+
+@bp.get("/boards/<site_code>/pasang")
+def pairing_status(site_code):
+    """The pairing screen's poll: `waiting` (its code), `registered` (the credential is
+    set as a cookie now: reload), or `expired` (reload for a new code)."""
+    site = queueing.get_site(site_code)
+    access = board_devices.poll(site, request.cookies.get(PAIRING_COOKIE), now())
+    if access is None:
+        body = {"status": "expired"}
+    elif access.device is not None:
+        body = {"status": "registered", "name": access.device.name}
+    else:
+        body = {"status": "waiting", "code": access.code}
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    if access is not None and access.new_credential:
+        _set_device_cookie(response, site, access.new_credential)
+    return response
+
+
+def _pairing_on() -> bool:
+    value = current_app.config["SETTINGS"].get("BOARD_PAIRING", "on")
+    return str(value).strip().lower() != "off"
+
+
+def _pairing_screen(site, access):
+    response = make_response(render_template("boards/pairing.html", site=site,
+                                             code=access.code,
+                                             minutes=board_devices.PAIRING_MINUTES))
+    response.headers["Cache-Control"] = "no-store"
+    if access.new_secret:
+        response.set_cookie(PAIRING_COOKIE, access.new_secret,
+                            max_age=board_devices.PAIRING_MINUTES * 60 + 60,
+                            path=f"/boards/{site.code}", httponly=True, samesite="Lax",
+                            secure=request.is_secure)
+    return response
+
+
+def _set_device_cookie(response, site, credential):
+    response.set_cookie(DEVICE_COOKIE, credential, max_age=DEVICE_COOKIE_DAYS * 86400,
+                        path="/", httponly=True, samesite="Lax", secure=request.is_secure)
+    response.delete_cookie(PAIRING_COOKIE, path=f"/boards/{site.code}")
 
 
 @bp.get("/boards/<site_code>/status.json")
@@ -138,6 +222,45 @@ def _require_supervisor(user, site):
                                "yang dapat mengubah teks berjalan.")
 
 
+# --- registered boards ------------------------------------------------------------------
+
+def _boards_site(site_code):
+    site = queueing.get_site(site_code)
+    accounts.require_site_role(g.api_user, site, ("supervisor",), "Papan "
+                               f"{site.name} hanya diatur oleh admin atau supervisor "
+                               "lokasi ini.")
+    return site
+
+
+@bp.get("/api/v1/sites/<site_code>/boards")
+@token_required
+def api_boards(site_code):
+    site = _boards_site(site_code)
+    return jsonify(site=site.code,
+                   boards=[board_devices.as_dict(d) for d in board_devices.devices_of(site)])
+
+
+@bp.post("/api/v1/sites/<site_code>/boards")
+@csrf.exempt
+@token_required
+def api_pair_board(site_code):
+    site = _boards_site(site_code)
+    body = json_body()
+    code = field(body, "code", required=True, max_length=20)
+    name = field(body, "name", required=True, max_length=200)
+    device = board_devices.pair(site, code, name, now(), current_actor())
+    return jsonify(board_devices.as_dict(device)), 201
+
+
+@bp.post("/api/v1/sites/<site_code>/boards/<int:board_id>/revoke")
+@csrf.exempt
+@token_required
+def api_revoke_board(site_code, board_id):
+    site = _boards_site(site_code)
+    device = board_devices.revoke(site, board_id, now(), current_actor())
+    return jsonify(board_devices.as_dict(device))
+
+
 # --- the websockets ---------------------------------------------------------------------
 # The route answers the upgrade and hands the socket to this worker's loop
 # (boards.sockets): no thread is held while a board or console is connected.
@@ -166,20 +289,38 @@ def check_websocket_handshake():
             accounts.require_site_role(user, site)
         except DomainError as exc:
             return _refuse(exc.status, exc.code, exc.message)
-    if not _ext().hub.would_accept():
-        return _full()
+    if not console and board_devices.is_revoked(request.cookies.get(DEVICE_COOKIE)):
+        return _refuse(403, "board_revoked", "Papan ini sudah dicabut dari daftar papan "
+                       f"{site.name}; buka ulang halaman papan untuk kode pemasangan baru.")
+    g.board_admission = None if console else _admission(site)
+    refusal = _ext().hub.refusal(g.board_admission)
+    if refusal is not None:
+        return _full(refusal)
     return None
+
+
+def _admission(site) -> Admission:
+    """A registered board of this hall (its cookie), else an unregistered client known
+    by its address."""
+    device = board_devices.authenticate(site, request.cookies.get(DEVICE_COOKIE))
+    if device is not None:
+        return Admission(site.code, device.id)
+    return Admission(client_address())
 
 
 def _refuse(status, code, message):
     return jsonify(error={"code": code, "message": message}), status
 
 
-def _full():
-    log.warning("websocket refused: this worker holds its maximum of %d board and console "
-                "sockets (BOARD_MAX_CONNECTIONS)", _ext().hub.capacity)
-    return _refuse(503, "boards_full", "Server sedang melayani jumlah papan terbanyak "
-                   "(BOARD_MAX_CONNECTIONS); papan akan mencoba lagi.")
+def _full(refusal: HubFull):
+    if refusal.code == "boards_full":
+        log.warning("websocket refused: this worker holds its maximum of %d board and "
+                    "console sockets (BOARD_MAX_CONNECTIONS)", _ext().hub.capacity)
+    else:
+        log.warning("websocket refused (%s): %s", refusal.limit, refusal.code)
+    body, status = _refuse(refusal.status, refusal.code, refusal.message)
+    headers = {"Retry-After": "30"} if status in (429, 503) else {}
+    return body, status, headers
 
 
 def _origin_allowed(extra: bool = True) -> bool:
@@ -227,12 +368,12 @@ def _hand_over(site_code, kind):
     ext.fanout.start()
     app = current_app._get_current_object()
     live = LiveSocket(site_code, raw.dup(), lambda: _snapshot_in_app(app, ext, site_code),
-                      kind=kind)
+                      kind=kind, admission=g.get("board_admission"))
     try:
         ext.hub.add(live)  # first: what is dispatched from now on waits for the snapshot
-    except HubFull:
+    except HubFull as refusal:
         live.sock.close()
-        return _full()
+        return _full(refusal)
     try:
         seq, text = _snapshot_text(ext, site_code)
     except BaseException:

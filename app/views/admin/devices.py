@@ -1,7 +1,9 @@
 """A hall's devices at /admin/lokasi/<site>/perangkat (admin and that hall's supervisor),
 one page: kiosks and their printers (state, jobs needing attention, reprint, the kiosk
 form), the boards' running text and reading style, and board links showing some
-counters or services (`/boards/<site>?counters=..&services=..`).
+counters or services (`/boards/<site>?counters=..&services=..`), and the hall's
+registered boards: pairing a TV by the code it shows, revoking one
+(`app.domain.board_devices`).
 
 These pages used to live at /printers/<site> and /boards/<site>/teks; those addresses
 now redirect here (app/views/printers.py, app/views/boards.py)."""
@@ -11,8 +13,8 @@ from flask_login import login_required
 from boards import speech
 from boards.state import update_board
 
-from ...domain import accounts, halls, queueing
-from ...errors import Conflict, Invalid
+from ...domain import accounts, board_devices, halls, queueing
+from ...errors import Conflict, Invalid, NotFound
 from ...models.printing import PAPER_WIDTHS, PRINT_MODES, QR_MODES
 from ...printing import kiosks, queue
 from ...web.auth import current_actor, signed_in_user
@@ -57,7 +59,12 @@ def _board_links(site) -> dict:
         built = url_for("boards.board", site_code=site.code, **params)
     return {"board_counters": counters, "board_served": served,
             "board_services": services, "chosen_counters": chosen_counters,
-            "chosen_services": chosen_services, "built_link": built}
+            "chosen_services": chosen_services, "built_link": built,
+            "registered_boards": board_devices.devices_of(site),
+            "board_notice": {"terdaftar": "Papan terdaftar; TV menampilkan papan dalam "
+                                          "beberapa detik.",
+                             "dicabut": "Papan dicabut; TV itu kembali menampilkan kode "
+                                        "pemasangan."}.get(request.args.get("papan", ""))}
 
 
 @bp.get("/admin/lokasi/<site_code>/perangkat")
@@ -153,3 +160,30 @@ def devices_running_text(site_code):
                                **_board_links(site), **context), status
     return redirect(url_for("admin.devices", site_code=site.code, teks="disimpan")
                     + "#papan", code=303)
+
+
+@bp.post("/admin/lokasi/<site_code>/perangkat/papan")
+@login_required
+def board_pair(site_code):
+    """Register the TV showing the code typed in as a board of this hall."""
+    site = _site(site_code)
+    try:
+        board_devices.pair(site, request.form.get("code", ""), request.form.get("name", ""),
+                           now(), current_actor())
+    except (Invalid, NotFound) as exc:
+        return render_template("admin/devices.html", **_printers(site), **_board_links(site),
+                               reading_styles=speech.READING_STYLES, pair_error=exc.message,
+                               pair_values={"code": request.form.get("code", "")[:20],
+                                            "name": request.form.get("name", "")[:80]}
+                               ), exc.status
+    return redirect(url_for("admin.devices", site_code=site.code, papan="terdaftar")
+                    + "#papan-terdaftar", code=303)
+
+
+@bp.post("/admin/lokasi/<site_code>/perangkat/papan/<int:board_id>/cabut")
+@login_required
+def board_revoke(site_code, board_id):
+    site = _site(site_code)
+    board_devices.revoke(site, board_id, now(), current_actor())
+    return redirect(url_for("admin.devices", site_code=site.code, papan="dicabut")
+                    + "#papan-terdaftar", code=303)

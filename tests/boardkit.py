@@ -5,6 +5,7 @@ credentials, which a board presents as its cookie (`mpp_board`).
 - `register(site_code)`: with the database bound (the `app`/`db` fixtures);
 - `register_on(server, site_code, count)`: against a running server's database, in a
   child process with the server's settings (DATA_DIR, DATABASE_URL);
+- `credential_for(server, site_code)`: one such credential per server and hall, cached;
 - `cookie(credential)`: the Cookie header value for a websocket client.
 """
 import datetime as dt
@@ -30,6 +31,15 @@ def register_on(server, site_code: str, count: int = 1, name: str = "TV uji") ->
                           name], cwd=ROOT, env=server.env, check=True, capture_output=True,
                          text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def credential_for(server, site_code: str) -> str:
+    """One registered board's credential per server and hall, made on first use (every
+    board a test opens for that hall may present it: the hall's allowance applies)."""
+    made = server.__dict__.setdefault("board_credentials", {})
+    if site_code not in made:
+        made[site_code] = register_on(server, site_code)[0]
+    return made[site_code]
 
 
 def cookie(credential: str) -> str:

@@ -19,6 +19,7 @@ import websocket
 
 from app.config import SETTINGS
 
+from . import boardkit
 from .pages import csrf_from
 from .servers import Server
 
@@ -41,14 +42,20 @@ def close_code(board, frames: int = 50) -> int | None:
 
 
 class Board:
-    """A websocket board: keeps the snapshot and the events it has seen."""
+    """A websocket board: keeps the snapshot and the events it has seen. It is a
+    registered board of its hall (a device registered through the domain, its
+    credential as its cookie: `boardkit`), unless `credential` says otherwise ("" for an
+    unregistered client)."""
 
-    def __init__(self, server, site):
+    def __init__(self, server, site, credential=None):
         self.site = site
+        if credential is None:
+            credential = boardkit.credential_for(server, site)
+        options = {"cookie": boardkit.cookie(credential)} if credential else {}
         for attempt in range(50):
             self.ws = websocket.WebSocket()
             try:
-                self.ws.connect(ws_url(server, site), timeout=10)
+                self.ws.connect(ws_url(server, site), timeout=10, **options)
                 break
             except websocket.WebSocketBadStatusException as exc:
                 self.ws.shutdown()
@@ -273,6 +280,7 @@ def open_boards(server, n, threads=8):
     """N boards at once from a few threads; any refusal fails."""
     boards, errors = [], []
     lock = threading.Lock()
+    cookie = boardkit.cookie(boardkit.credential_for(server, "tabang"))
 
     def opener(count):
         for _ in range(count):
@@ -280,7 +288,7 @@ def open_boards(server, n, threads=8):
                 board = Board.__new__(Board)
                 board.site = "tabang"
                 board.ws = websocket.WebSocket()
-                board.ws.connect(ws_url(server, "tabang"), timeout=20)
+                board.ws.connect(ws_url(server, "tabang"), timeout=20, cookie=cookie)
                 board.snapshot = board.expect("snapshot", timeout=20)
                 board.seq = board.snapshot["seq"]
             except Exception as exc:  # noqa: BLE001 - collected, asserted below

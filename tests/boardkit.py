@@ -6,6 +6,7 @@ credentials, which a board presents as its cookie (`mpp_board`).
 - `register_on(server, site_code, count)`: against a running server's database, in a
   child process with the server's settings (DATA_DIR, DATABASE_URL);
 - `credential_for(server, site_code)`: one such credential per server and hall, cached;
+- `board_page(browser, server, site_code)`: a Playwright page holding that credential;
 - `cookie(credential)`: the Cookie header value for a websocket client.
 """
 import datetime as dt
@@ -40,6 +41,14 @@ def credential_for(server, site_code: str) -> str:
     if site_code not in made:
         made[site_code] = register_on(server, site_code)[0]
     return made[site_code]
+
+
+def board_page(browser, server, site_code: str = "tabang", **context_options):
+    """A Playwright page in its own context that is a registered board of the hall."""
+    context = browser.new_context(**context_options)
+    context.add_cookies([{"name": COOKIE, "value": credential_for(server, site_code),
+                          "url": server.url}])
+    return context.new_page()
 
 
 def cookie(credential: str) -> str:

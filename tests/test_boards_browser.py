@@ -6,6 +6,7 @@ import time
 import pytest
 import requests
 
+from . import boardkit
 from .servers import Server
 
 ARTIFACTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -50,7 +51,7 @@ def test_console_call_reaches_the_board_and_is_announced_in_order(tmp_path):
             assert r.status_code == 201
         with sync_playwright() as p:
             browser = launch(p)
-            board = browser.new_page(viewport={"width": 1920, "height": 1080})
+            board = boardkit.board_page(browser, server, viewport={"width": 1920, "height": 1080})
             console = []
             board.on("console", lambda m: console.append(m.text))
             wav_responses = []
@@ -65,14 +66,15 @@ def test_console_call_reaches_the_board_and_is_announced_in_order(tmp_path):
             assert board.get_attribute("#board", "data-sound-mode") == "server"
 
             # A second board limited to counter L2 (sound left off: calls still queue).
-            only_l2 = browser.new_page(viewport={"width": 1920, "height": 1080})
+            only_l2 = boardkit.board_page(browser, server, viewport={"width": 1920, "height": 1080})
             only_l2.goto(f"{server.url}/boards/tabang?counters=L2")
             only_l2.wait_for_selector("#board[data-connected='yes']", timeout=10000)
             assert only_l2.locator("#counters [data-counter]").count() == 1
 
             # A board whose server voice cannot be fetched (network trouble): it falls
             # back to the browser's Indonesian voice, else to the chime, and says so.
-            fallback = browser.new_page(viewport={"width": 1920, "height": 1080})
+            fallback = boardkit.board_page(browser, server,
+                                           viewport={"width": 1920, "height": 1080})
             fallback.route("**/*.wav", lambda route: route.abort())
             fallback.goto(f"{server.url}/boards/tabang")
             fallback.wait_for_selector("#board[data-connected='yes']", timeout=10000)
@@ -148,7 +150,7 @@ def test_an_admin_change_reaches_an_open_board_without_a_reload(tmp_path):
     try:
         with sync_playwright() as p:
             browser = launch(p)
-            board = browser.new_page(viewport={"width": 1920, "height": 1080})
+            board = boardkit.board_page(browser, server, viewport={"width": 1920, "height": 1080})
             board.goto(f"{server.url}/boards/tabang")
             board.wait_for_selector("#board[data-connected='yes']", timeout=10000)
             assert "Loket Ajaib" not in board.inner_text("#counters")

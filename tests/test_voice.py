@@ -14,6 +14,7 @@ import websocket
 from boards import audio, wordclips
 from boards.speech import call_text
 
+from . import boardkit
 from .servers import ROOT, Server
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -156,12 +157,14 @@ def test_a_fresh_server_without_espeak_speaks_the_call(tmp_path):
         status = requests.get(f"{server.url}/boards/tabang/status.json", timeout=10).json()
         assert status["server_voice"] is True
         assert status["server_voice_engine"] == "rekaman"
-        page = requests.get(f"{server.url}/boards/tabang", timeout=10).text
+        page = requests.get(f"{server.url}/boards/tabang", timeout=10, cookies={
+            boardkit.COOKIE: boardkit.credential_for(server, "tabang")}).text
         assert 'data-server-voice="yes"' in page
         assert 'data-server-voice-engine="rekaman"' in page
 
         board = websocket.create_connection(
-            server.url.replace("http://", "ws://") + "/ws/boards/tabang", timeout=10)
+            server.url.replace("http://", "ws://") + "/ws/boards/tabang", timeout=10,
+            cookie=boardkit.cookie(boardkit.credential_for(server, "tabang")))
         try:
             assert json.loads(board.recv())["type"] == "snapshot"
             r = requests.post(f"{server.url}/api/v1/sites/tabang/tickets",
@@ -202,7 +205,7 @@ def test_the_board_names_the_recorded_voice(tmp_path):
     with Server(tmp_path / "srv", workers=1, env={"PATH": no_espeak_path(tmp_path)}) as server, \
             sync_playwright() as p:
         browser = launch(p)
-        board = browser.new_page()
+        board = boardkit.board_page(browser, server)
         wavs = []
         board.on("response", lambda r: wavs.append(r.status) if r.url.endswith(".wav") else None)
         board.goto(f"{server.url}/boards/tabang")

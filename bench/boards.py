@@ -14,6 +14,9 @@ For each scenario of N boards:
 - baseline: one board connected; CALLS calls (issue, call-next, finish), the latency
   from the call-next response to the call on the board; then TICKETS kiosk tickets
   (`POST /api/v1/sites/<site>/tickets`, one after another), their latency;
+- every board is a registered board of the hall (one device registered through the
+  domain, `tests/boardkit.py`, its credential as every board's cookie: the hall's
+  allowance BOARD_HALL_MAX applies, not the small one of unregistered clients);
 - then N boards of one hall (the worst case: every call goes to all of them), opened
   from 8 client threads (a refused board, 503, retries after 50 ms like board.js, for at
   most CONNECT_SECONDS); the same calls and tickets while they are connected (one
@@ -46,6 +49,7 @@ import websocket
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from app.config import SETTINGS  # noqa: E402
+from tests import boardkit  # noqa: E402
 from tests.servers import Server  # noqa: E402
 
 CALLS = 20
@@ -89,13 +93,13 @@ def ws_url(server):
     return server.url.replace("http://", "ws://") + f"/ws/boards/{SITE}"
 
 
-def open_board(url, deadline):
+def open_board(url, deadline, cookie):
     """One board: the handshake and its snapshot. Returns (socket, refusals)."""
     refused = 0
     while True:
         ws = websocket.WebSocket()
         try:
-            ws.connect(url, timeout=20)
+            ws.connect(url, timeout=20, cookie=cookie)
         except websocket.WebSocketBadStatusException as exc:
             ws.shutdown()
             if exc.status_code == 503 and time.monotonic() < deadline:
@@ -114,6 +118,7 @@ def open_board(url, deadline):
 def connect_boards(server, n, client_threads=8):
     """N boards from a few client threads. Returns (boards, refusals, seconds)."""
     url = ws_url(server)
+    cookie = boardkit.cookie(boardkit.credential_for(server, SITE))
     deadline = time.monotonic() + CONNECT_SECONDS
     boards, refusals, failed = [], [0], []
     lock = threading.Lock()
@@ -123,7 +128,7 @@ def connect_boards(server, n, client_threads=8):
     def opener(count):
         for _ in range(count):
             try:
-                ws, refused = open_board(url, deadline)
+                ws, refused = open_board(url, deadline, cookie)
             except Exception as exc:  # noqa: BLE001 - reported below
                 with lock:
                     failed.append(repr(exc))

@@ -10,6 +10,8 @@ def main():
 Mini MPP Antrian is starting on {base} (DEMO=off: a real installation, no demo data)
   First admin           flask --app wsgi mpp create-admin USERNAME [--name "Full Name"]
   Staff sign-in         {base}/loket/masuk
+  TV boards             {base}/boards/<site> shows a pairing code; a supervisor enters it
+                        at {base}/admin/lokasi/<site>/perangkat (BOARD_PAIRING=off: no code)
   Administration        {base}/admin   (Pengguna: staff accounts)
   API description       {base}/api/v1/openapi.json
 """, flush=True)
@@ -18,7 +20,8 @@ Mini MPP Antrian is starting on {base} (DEMO=off: a real installation, no demo d
 Mini MPP Antrian is starting on {base}
   Kiosk (Tabang)        {base}/k/tabang
   Operator console      {base}/loket       login operator.tabang / {env['DEMO_PASSWORD']}
-  TV board (Tabang)     {base}/boards/tabang
+  TV board (Tabang)     {base}/boards/tabang   shows a pairing code: enter it as
+                        supervisor.tabang under Devices > Papan terdaftar (once per TV)
   Online booking        {base}/booking
   Case tracking         {base}/lacak
   Officer inbox         {base}/pusat/berkas  login officer.disdukcapil / {env['DEMO_PASSWORD']}

@@ -226,3 +226,35 @@ def test_unregistered_max_is_at_most_half_the_capacity():
     limits = board_limits({"BOARD_UNREGISTERED_MAX": "100"}, 24)
     assert limits.unregistered_max == 12 and limits.per_address == 4
     assert limits.hall_max == 500
+
+
+def test_migration_0620_upgrades_a_hall_with_data(tmp_path):
+    """A hall's database at 0590 with a hall and a ticket in it gains the two tables;
+    what was there stays, and a board registers at once."""
+    from playhouse.migrations import Runner
+
+    from app import create_app, demo
+    from app.cli import MIGRATIONS, migrate
+    from app.db import database
+    from app.domain import queueing
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test"})
+    with app.app_context():
+        database.connect(reuse_if_open=True)
+        Runner(database.obj, directory=str(MIGRATIONS)).up(target="0590_visit_days")
+        demo.load("demo")  # the tables it fills are the same at 0590
+        ticket = queueing.issue_ticket(Site.get(Site.code == "tabang"),
+                                       queueing.get_service("ADM-KTP"), MONDAY_9)
+        database.close()
+        assert migrate() == ["0620_board_devices"]
+        database.connect(reuse_if_open=True)
+        try:
+            assert Site.select().count() > 20
+            assert queueing.get_ticket(ticket.id).number == ticket.number
+            assert BoardDevice.select().count() == BoardPairing.select().count() == 0
+            credential = boardkit.register("tabang", "TV 1", MONDAY_9)
+            tabang = Site.get(Site.code == "tabang")
+            assert board_devices.authenticate(tabang, credential).name == "TV 1"
+            assert board_devices.authenticate(Site.get(Site.code == "induk"),
+                                              credential) is None  # another hall's
+        finally:
+            database.close()

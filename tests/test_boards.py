@@ -338,6 +338,7 @@ def test_websocket_refused_when_the_worker_is_full(app, client, db):
     try:
         r = client.get("/ws/boards/tabang", headers=UPGRADE)
         assert r.status_code == 503 and r.json["error"]["code"] == "boards_full"
+        assert r.headers["Retry-After"] == "30"
         assert "BOARD_MAX_CONNECTIONS" in r.json["error"]["message"]
     finally:
         for board in held:

@@ -8,7 +8,7 @@ import pytest
 
 from app.domain import board_devices
 from app.domain.audit import Actor
-from app.errors import NotFound
+from app.errors import DomainError, NotFound
 from app.models import AuditEntry, BoardDevice, BoardPairing, Site
 from boards.hub import Admission, Hub, HubFull, Limits
 
@@ -173,15 +173,22 @@ def test_pairing_off_opens_the_board_page_for_anyone(app, client, db):
 
 
 def test_too_many_waiting_codes_are_refused(app, db):
+    """One address holds a few waiting codes, not the hall's pairing: another TV still
+    gets its code, up to the hall's maximum."""
     site = Site.get(Site.code == "tabang")
-    for _ in range(board_devices.PENDING_MAX):
+    for _ in range(board_devices.PENDING_PER_ADDRESS):
         board_devices.open_board(site, None, None, MONDAY_9, "10.0.0.9")
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(DomainError) as refused:
         board_devices.open_board(site, None, None, MONDAY_9, "10.0.0.9")
     assert refused.value.status == 429 and refused.value.code == "pairing_busy"
+    assert board_devices.open_board(site, None, None, MONDAY_9, "10.0.0.10").code
+    for i in range(board_devices.PENDING_MAX - board_devices.PENDING_PER_ADDRESS - 1):
+        board_devices.open_board(site, None, None, MONDAY_9, f"10.1.{i // 250}.{i % 250}")
+    with pytest.raises(DomainError):
+        board_devices.open_board(site, None, None, MONDAY_9, "10.0.0.11")
     # Other halls are not affected, and an hour later the codes have expired.
     board_devices.open_board(Site.get(Site.code == "anggana"), None, None, MONDAY_9)
-    board_devices.open_board(site, None, None, MONDAY_9 + dt.timedelta(hours=1))
+    board_devices.open_board(site, None, None, MONDAY_9 + dt.timedelta(hours=1), "10.0.0.9")
 
 
 class Sub:

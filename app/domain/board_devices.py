@@ -31,7 +31,8 @@ CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read off a TV
 CODE_LENGTH = 6
 PAIRING_MINUTES = 15  # a code is valid this long after the TV showed it
 CLAIM_HOURS = 24  # after the supervisor's pairing, the TV has this long to claim
-PENDING_MAX = 50  # codes waiting at once in one hall (anyone may open the page)
+PENDING_MAX = 200  # codes waiting at once in one hall (anyone may open the page)
+PENDING_PER_ADDRESS = 5  # ... and from one address, so one client cannot block the rest
 NAME_MAX = 80
 SECRET_MAX = 200  # longer cookies are not ours
 REVOKED_EVENT = "board_revoked"  # handled by the hub: never reaches a board as such
@@ -265,9 +266,10 @@ def _start(site: Site, utc: dt.datetime, address: str) -> BoardAccess:
      .execute())
     waiting = (BoardPairing.select()
                .where(BoardPairing.site == site.id, BoardPairing.device.is_null(),
-                      BoardPairing.expires_at > utc)
-               .count())
-    if waiting >= PENDING_MAX:
+                      BoardPairing.expires_at > utc))
+    address = (address or "")[:100]
+    if waiting.where(BoardPairing.address == address).count() >= PENDING_PER_ADDRESS \
+            or waiting.count() >= PENDING_MAX:
         raise DomainError("Terlalu banyak kode pemasangan menunggu di lokasi ini; coba "
                           "lagi beberapa menit lagi.", code="pairing_busy", status=429)
     taken = {p.code for p in BoardPairing.select(BoardPairing.code).where(
@@ -277,7 +279,7 @@ def _start(site: Site, utc: dt.datetime, address: str) -> BoardAccess:
         code = _new_code()
     secret = new_secret()
     pairing = BoardPairing.create(site=site, code=code, secret_hash=hashed(secret),
-                                  address=(address or "")[:100], created_at=utc,
+                                  address=address, created_at=utc,
                                   expires_at=utc + dt.timedelta(minutes=PAIRING_MINUTES))
     return BoardAccess(pairing=pairing, new_secret=secret)
 

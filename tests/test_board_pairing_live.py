@@ -117,7 +117,7 @@ def test_pairing_end_to_end_then_revocation(tmp_path):
                                                    timeout=10).text
         board = Board(server, "tabang", credential=credential)
         status = requests.get(f"{server.url}/boards/tabang/status.json", timeout=10).json()
-        assert status["connected_here"] == 1
+        assert status["connected_here"] == status["registered_here"] == 1
 
         r = requests.post(f"{server.url}/api/v1/sites/tabang/boards/{board_id}/revoke",
                           headers=own, timeout=10)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from .. import events
 from ..clock import as_utc_naive
 from ..db import write_transaction
-from ..errors import DomainError, Invalid, NotFound
+from ..errors import DomainError, Forbidden, Invalid, NotFound
 from ..models import BoardDevice, BoardPairing, Site
 from . import audit
 
@@ -100,12 +100,17 @@ def authenticate(site: Site, credential: str | None) -> BoardDevice | None:
             .first())
 
 
-def is_revoked(credential: str | None) -> bool:
-    """True when `credential` was a board's, revoked since (its socket is refused)."""
-    if not credential or len(credential) > SECRET_MAX:
-        return False
-    return BoardDevice.select().where(BoardDevice.credential_hash == hashed(credential),
-                                      BoardDevice.revoked_at.is_null(False)).exists()
+def socket_device(site: Site, credential: str | None) -> BoardDevice | None:
+    """Who opens a board socket of `site`: its registered board holding `credential`,
+    or None (an unregistered client). Forbidden (`board_revoked`) for the credential of
+    a board revoked since: it pairs again."""
+    device = authenticate(site, credential)
+    if device is None and credential and len(credential) <= SECRET_MAX and (
+            BoardDevice.select().where(BoardDevice.credential_hash == hashed(credential),
+                                       BoardDevice.revoked_at.is_null(False)).exists()):
+        raise Forbidden(f"Papan ini sudah dicabut dari daftar papan {site.name}; buka ulang "
+                        "halaman papan untuk kode pemasangan baru.", code="board_revoked")
+    return device
 
 
 def open_board(site: Site, credential: str | None, secret: str | None, now: dt.datetime,

@@ -171,7 +171,9 @@ def status(site_code):
     site = queueing.get_site(site_code)
     ext = _ext()
     return jsonify(site=site.code, fanout=ext.fanout.name, pid=os.getpid(),
-                   connected_here=ext.hub.count(site.code), seq=ext.hub.current_seq(site.code),
+                   connected_here=ext.hub.count(site.code),
+                   registered_here=ext.hub.count_registered(site.code),
+                   seq=ext.hub.current_seq(site.code),
                    server_voice=audio.available(), server_voice_engine=audio.engine())
 
 
@@ -268,7 +270,9 @@ def api_revoke_board(site_code, board_id):
 @bp.before_request
 def check_websocket_handshake():
     """Refuse before the upgrade: unknown hall, foreign Origin, a console socket without
-    a signed-in member of that hall's staff, or a worker at its maximum of sockets."""
+    a signed-in member of that hall's staff, a revoked board, or a limit reached (the
+    worker's, the hall's registered boards', an unregistered address's or all
+    unregistered clients')."""
     if request.endpoint not in ("boards.board_socket", "boards.console_socket"):
         return None
     site_code = (request.view_args or {}).get("site_code", "")
@@ -289,10 +293,10 @@ def check_websocket_handshake():
             accounts.require_site_role(user, site)
         except DomainError as exc:
             return _refuse(exc.status, exc.code, exc.message)
-    if not console and board_devices.is_revoked(request.cookies.get(DEVICE_COOKIE)):
-        return _refuse(403, "board_revoked", "Papan ini sudah dicabut dari daftar papan "
-                       f"{site.name}; buka ulang halaman papan untuk kode pemasangan baru.")
-    g.board_admission = None if console else _admission(site)
+    try:
+        g.board_admission = None if console else _admission(site)
+    except DomainError as exc:  # a revoked board
+        return _refuse(exc.status, exc.code, exc.message)
     refusal = _ext().hub.refusal(g.board_admission)
     if refusal is not None:
         return _full(refusal)
@@ -302,7 +306,7 @@ def check_websocket_handshake():
 def _admission(site) -> Admission:
     """A registered board of this hall (its cookie), else an unregistered client known
     by its address."""
-    device = board_devices.authenticate(site, request.cookies.get(DEVICE_COOKIE))
+    device = board_devices.socket_device(site, request.cookies.get(DEVICE_COOKIE))
     if device is not None:
         return Admission(site.code, device.id)
     return Admission(client_address())

@@ -265,3 +265,44 @@ def test_migration_0620_upgrades_a_hall_with_data(tmp_path):
                                               credential) is None  # another hall's
         finally:
             database.close()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_code_pairs_once_and_a_credential_is_claimed_once(pg_app):
+    """Two supervisors entering one code at once, two tabs of the TV claiming at once:
+    one device, one credential."""
+    import threading
+
+    from app.db import database
+    site = Site.get(Site.code == "tabang")
+    access = board_devices.open_board(site, None, None, MONDAY_9, "10.0.0.5")
+    secret, code = access.new_secret, access.code
+    database.close()
+    results, barrier = [], threading.Barrier(2)
+
+    def attempt(fn):
+        with database.connection_context():
+            barrier.wait()
+            try:
+                results.append(fn())
+            except NotFound as exc:
+                results.append(exc)
+    paired = [threading.Thread(target=attempt, args=(lambda n=n: board_devices.pair(
+        site, code, f"TV {n}", MONDAY_9, SUPERVISOR),)) for n in range(2)]
+    [t.start() for t in paired]
+    [t.join() for t in paired]
+    assert sorted(type(r).__name__ for r in results) == ["BoardDevice", "NotFound"]
+    database.connect(reuse_if_open=True)
+    assert BoardDevice.select().count() == 1
+    database.close()
+    results.clear()
+    claims = [threading.Thread(target=attempt, args=(
+        lambda: board_devices.poll(site, secret, MONDAY_9),)) for _ in range(2)]
+    [t.start() for t in claims]
+    [t.join() for t in claims]
+    credentials = [r.new_credential for r in results if r is not None and r.new_credential]
+    assert len(credentials) == 1
+    database.connect(reuse_if_open=True)
+    assert board_devices.authenticate(site, credentials[0]).name in ("TV 0", "TV 1")
+    assert [d["status"] for d in map(board_devices.as_dict,
+                                     board_devices.devices_of(site))] == ["aktif"]

@@ -16,12 +16,15 @@ Mini MPP Antrian is starting on {base} (DEMO=off: a real installation, no demo d
   API description       {base}/api/v1/openapi.json
 """, flush=True)
         return
+    pairing = ("" if env["BOARD_PAIRING"].strip().lower() == "off" else
+               "   shows a pairing code once per TV: enter it\n"
+               "                        as supervisor.tabang on Devices (below), "
+               "'Papan terdaftar'")
     print(f"""
 Mini MPP Antrian is starting on {base}
   Kiosk (Tabang)        {base}/k/tabang
   Operator console      {base}/loket       login operator.tabang / {env['DEMO_PASSWORD']}
-  TV board (Tabang)     {base}/boards/tabang   shows a pairing code: enter it as
-                        supervisor.tabang under Devices > Papan terdaftar (once per TV)
+  TV board (Tabang)     {base}/boards/tabang{pairing}
   Online booking        {base}/booking
   Case tracking         {base}/lacak
   Officer inbox         {base}/pusat/berkas  login officer.disdukcapil / {env['DEMO_PASSWORD']}

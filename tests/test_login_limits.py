@@ -1,0 +1,144 @@
+"""Login limits that cannot lock a hall out (issue 13): limits per account and per
+(account, address); the per-address limit slows down instead of locking every account
+of the address out; `Retry-After` on every 429; a supervisor unlocks an operator of their
+hall (admin anyone), and every lock and unlock is in the audit trail. Also: sync-status
+is for supervisors."""
+import pytest
+
+from app.models import AuditEntry
+
+from .conftest import Api
+from .pages import csrf_from, logged_in
+from .test_sessions import step_clock
+
+
+def attempt(client, username, password="salah", address="10.0.0.7"):
+    return client.post("/api/v1/auth/token", json={"username": username,
+                                                   "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def retry_after(response) -> int:
+    assert response.status_code == 429, response.get_data(as_text=True)
+    value = int(response.headers["Retry-After"])
+    assert value >= 1
+    return value
+
+
+def test_spraying_thirty_accounts_from_one_address_only_slows_it_down(app, client):
+    clock = step_clock(app)
+    for i in range(30):
+        r = attempt(client, f"user{i}")
+        if r.status_code == 429:  # slowed down: wait as told, then go on
+            clock.advance(seconds=retry_after(r))
+            r = attempt(client, f"user{i}")
+        assert r.status_code == 401
+    # A colleague on the same hall Wi-Fi, whose account has no failures: in at most a
+    # minute, waiting as told.
+    waited = 0
+    r = attempt(client, "supervisor.tabang", "demo")
+    while r.status_code == 429 and waited <= 60:
+        wait = retry_after(r)
+        clock.advance(seconds=wait)
+        waited += wait
+        r = attempt(client, "supervisor.tabang", "demo")
+    assert r.status_code == 200 and waited <= 60
+
+
+def test_one_account_from_one_address_is_locked_with_retry_after(app, client):
+    for _ in range(5):
+        assert attempt(client, "operator.tabang").status_code == 401
+    r = attempt(client, "operator.tabang", "demo")
+    assert r.json["error"]["code"] == "too_many_attempts"
+    assert 60 <= retry_after(r) <= 15 * 60
+    # The same account from another address, and another account from this one, go on.
+    assert attempt(client, "operator.tabang", "demo", address="10.0.0.8").status_code == 200
+    assert attempt(client, "supervisor.tabang", "demo").status_code == 200
+
+
+def test_one_account_from_many_addresses_is_locked(app, client):
+    for i in range(10):
+        assert attempt(client, "operator.tabang", address=f"10.0.1.{i}").status_code == 401
+    r = attempt(client, "operator.tabang", "demo", address="10.0.2.1")
+    assert r.json["error"]["code"] == "too_many_attempts"
+    retry_after(r)
+    assert attempt(client, "supervisor.tabang", "demo", address="10.0.2.1").status_code == 200
+
+
+def test_the_login_page_answers_429_with_retry_after(app, client):
+    for _ in range(5):
+        attempt(client, "operator.tabang", address="127.0.0.1")
+    page = client.get("/loket/masuk").get_data(as_text=True)
+    r = client.post("/loket/masuk", data={"username": "operator.tabang", "password": "demo",
+                                          "csrf_token": csrf_from(page)})
+    retry_after(r)
+    assert "Terlalu banyak percobaan masuk" in r.get_data(as_text=True)
+
+
+def test_a_rate_limited_endpoint_answers_429_with_retry_after(app, client):
+    app.config["SETTINGS"]["RATE_LIMIT_TRACK"] = "1/minute"
+    client.get("/api/v1/track/XXXX-XXXX")
+    retry_after(client.get("/api/v1/track/XXXX-XXXX"))
+
+
+def lock_operator(client):
+    for _ in range(5):
+        attempt(client, "operator.tabang")
+    assert attempt(client, "operator.tabang", "demo").status_code == 429
+
+
+def test_a_supervisor_unlocks_an_operator_of_their_hall_by_api(app, client):
+    lock_operator(client)
+    lock = AuditEntry.get(AuditEntry.action == "user.lock")
+    assert lock.object == "user operator.tabang" and lock.site_code == "tabang"
+    assert lock.client == "10.0.0.7"
+    other = Api(app.test_client()).login("supervisor.induk")
+    r = other.post("/api/v1/admin/users/operator.tabang/unlock")
+    assert r.status_code == 403
+    assert attempt(client, "operator.tabang", "demo").status_code == 429
+    supervisor = Api(app.test_client()).login("supervisor.tabang")
+    r = supervisor.post("/api/v1/admin/users/operator.tabang/unlock")
+    assert r.status_code == 200 and r.json["locked"] is False
+    unlock = AuditEntry.get(AuditEntry.action == "user.unlock")
+    assert unlock.actor == "supervisor.tabang" and unlock.object == "user operator.tabang"
+    assert attempt(client, "operator.tabang", "demo").status_code == 200
+
+
+def test_a_supervisor_cannot_unlock_a_supervisor_but_admin_can(app, client):
+    for _ in range(5):
+        attempt(client, "supervisor.induk")
+    supervisor = Api(app.test_client()).login("supervisor.tabang")
+    assert supervisor.post("/api/v1/admin/users/supervisor.induk/unlock").status_code == 403
+    admin = Api(app.test_client()).login("admin")
+    assert admin.post("/api/v1/admin/users/supervisor.induk/unlock").status_code == 200
+    assert attempt(client, "supervisor.induk", "demo").status_code == 200
+
+
+def test_unlock_from_the_staff_page(app, client):
+    lock_operator(client)
+    page_client = app.test_client()
+    logged_in(page_client, "supervisor.tabang")
+    page = page_client.get("/admin/pengguna/operator.tabang").get_data(as_text=True)
+    assert "Terkunci" in page and "buka-kunci" in page
+    r = page_client.post("/admin/pengguna/operator.tabang/buka-kunci",
+                         data={"csrf_token": csrf_from(page)})
+    assert r.status_code == 303
+    page = page_client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Terkunci" not in page
+    assert AuditEntry.select().where(AuditEntry.action == "user.unlock").count() == 1
+    assert attempt(client, "operator.tabang", "demo").status_code == 200
+
+
+def test_the_api_lists_whether_an_account_is_locked(app, client):
+    lock_operator(client)
+    admin = Api(app.test_client()).login("admin")
+    rows = {u["username"]: u for u in admin.get("/api/v1/admin/users").json["users"]}
+    assert rows["operator.tabang"]["locked"] is True
+    assert rows["supervisor.tabang"]["locked"] is False
+
+
+@pytest.mark.parametrize("username, status", [("operator.tabang", 403),
+                                              ("supervisor.tabang", 200), ("admin", 200)])
+def test_sync_status_is_for_supervisors(api, username, status):
+    api.login(username)
+    assert api.get("/api/v1/sites/tabang/sync-status").status_code == status

@@ -81,10 +81,10 @@ def test_a_rate_limited_endpoint_answers_429_with_retry_after(app, client):
     retry_after(client.get("/api/v1/track/XXXX-XXXX"))
 
 
-def lock_operator(client):
+def lock_operator(client, address="10.0.0.7"):
     for _ in range(5):
-        attempt(client, "operator.tabang")
-    assert attempt(client, "operator.tabang", "demo").status_code == 429
+        assert attempt(client, "operator.tabang", address=address).status_code == 401
+    assert attempt(client, "operator.tabang", "demo", address=address).status_code == 429
 
 
 def test_a_supervisor_unlocks_an_operator_of_their_hall_by_api(app, client):
@@ -142,3 +142,32 @@ def test_the_api_lists_whether_an_account_is_locked(app, client):
 def test_sync_status_is_for_supervisors(api, username, status):
     api.login(username)
     assert api.get("/api/v1/sites/tabang/sync-status").status_code == status
+
+
+@pytest.mark.postgres
+def test_limits_sessions_and_unlock_on_postgres(pg_app):
+    client = pg_app.test_client()
+    clock = step_clock(pg_app)
+    for i in range(12):
+        r = attempt(client, f"user{i}")
+        if r.status_code == 429:
+            clock.advance(seconds=retry_after(r))
+            r = attempt(client, f"user{i}")
+        assert r.status_code == 401
+    lock_operator(client, "10.0.0.9")
+    supervisor = Api(pg_app.test_client()).login("supervisor.tabang")
+    rows = {u["username"]: u for u in supervisor.get("/api/v1/admin/users").json["users"]}
+    assert rows["operator.tabang"]["locked"] is True
+    assert supervisor.post("/api/v1/admin/users/operator.tabang/unlock").status_code == 200
+    assert [e.action for e in AuditEntry.select().order_by(AuditEntry.id)] == [
+        "user.lock", "user.unlock"]
+    assert attempt(client, "operator.tabang", "demo", address="10.0.0.9").status_code == 200
+    # A console session on PostgreSQL ends at logout too.
+    console = pg_app.test_client()
+    logged_in(console, "operator.tabang")
+    cookie = console.get_cookie("session").value
+    page = console.get("/loket/").get_data(as_text=True)
+    console.post("/loket/keluar", data={"csrf_token": csrf_from(page)})
+    replay = pg_app.test_client()
+    replay.set_cookie("session", cookie)
+    assert replay.get("/loket/").status_code == 302

@@ -171,3 +171,16 @@ def test_limits_sessions_and_unlock_on_postgres(pg_app):
     replay = pg_app.test_client()
     replay.set_cookie("session", cookie)
     assert replay.get("/loket/").status_code == 302
+
+
+def test_the_cli_unlocks_a_locked_admin(app, client):
+    for i in range(10):
+        assert attempt(client, "admin", address=f"10.0.3.{i}").status_code == 401
+    assert attempt(client, "admin", "demo", address="10.0.4.1").status_code == 429
+    result = app.test_cli_runner().invoke(args=["mpp", "unlock-user", "admin"])
+    assert result.exit_code == 0 and "unlocked" in result.output, result.output
+    entry = AuditEntry.get(AuditEntry.action == "user.unlock")
+    assert entry.actor == "system"
+    assert attempt(client, "admin", "demo", address="10.0.4.1").status_code == 200
+    result = app.test_cli_runner().invoke(args=["mpp", "unlock-user", "nobody"])
+    assert result.exit_code != 0 and "tidak ditemukan" in result.output

@@ -181,7 +181,9 @@ SESSION_KEY = "sid"
 
 def sign_in(user) -> None:
     """A new server-side session for `user` in a fresh cookie (login, and after one's own
-    password change, which ended every other session)."""
+    password change, which ended every other session). A session this browser still
+    held ends first."""
+    accounts.end_session(session.get(SESSION_KEY, ""))
     session.clear()
     lifetime = dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
     session[SESSION_KEY] = accounts.start_session(user, current_app.clock.now(), lifetime)

@@ -184,3 +184,14 @@ def test_the_cli_unlocks_a_locked_admin(app, client):
     assert attempt(client, "admin", "demo", address="10.0.4.1").status_code == 200
     result = app.test_cli_runner().invoke(args=["mpp", "unlock-user", "nobody"])
     assert result.exit_code != 0 and "tidak ditemukan" in result.output
+
+
+def test_any_429_says_when_to_come_back(app):
+    """A 429 from anywhere (a domain error that names no wait) still has Retry-After."""
+    from app.errors import DomainError
+
+    def busy():
+        raise DomainError("Terlalu banyak.", code="too_many_requests", status=429)
+    app.add_url_rule("/api/v1/test-busy", "test_busy", busy)
+    r = app.test_client().get("/api/v1/test-busy")
+    assert retry_after(r) == 60 and r.json["error"]["code"] == "too_many_requests"

@@ -133,7 +133,7 @@ def test_api_logout_needs_a_token(client):
 
 def test_tokens_expire_after_the_configured_lifetime(app):
     clock = step_clock(app)
-    app.config["SETTINGS"]["TOKEN_LIFETIME_HOURS"] = "2"
+    app.config["TOKEN_LIFETIME_HOURS"] = 2
     api = Api(app.test_client()).login("operator.tabang")
     clock.advance(hours=1, minutes=59)
     assert api.get("/api/v1/admin/users").status_code == 403  # known, not an admin
@@ -142,10 +142,14 @@ def test_tokens_expire_after_the_configured_lifetime(app):
     assert r.status_code == 401 and r.json["error"]["code"] == "invalid_token"
 
 
-def test_token_lifetime_is_a_documented_setting():
+def test_token_lifetime_is_a_setting(tmp_path):
+    from app import create_app
     from app.config import SETTINGS
     default, meaning = SETTINGS["TOKEN_LIFETIME_HOURS"]
     assert default == "12" and "token" in meaning.lower()
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "t",
+                      "TOKEN_LIFETIME_HOURS": "0.5"})
+    assert app.config["TOKEN_LIFETIME_HOURS"] == 0.5
 
 
 def test_the_logout_route_is_in_the_openapi_document():

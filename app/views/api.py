@@ -53,7 +53,7 @@ def auth_token():
     if user is None:
         raise Unauthorized("Nama pengguna atau kata sandi salah.", code="invalid_credentials")
     accounts.require_password_current(user)
-    lifetime = dt.timedelta(hours=float(current_app.config["SETTINGS"]["TOKEN_LIFETIME_HOURS"]))
+    lifetime = dt.timedelta(hours=current_app.config["TOKEN_LIFETIME_HOURS"])
     token = accounts.issue_token(user, now(), lifetime)
     return jsonify(token=token, role=user.role, sites=accounts.site_codes(user))
 

@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_IDLE_MINUTES=int(env["SESSION_IDLE_MINUTES"]),
         SESSION_MAX_HOURS=int(env["SESSION_MAX_HOURS"]),
+        TOKEN_LIFETIME_HOURS=float(env["TOKEN_LIFETIME_HOURS"]),
         WTF_CSRF_TIME_LIMIT=None,  # the session's own timeouts bound the token
     )
     app.config.update({k: v for k, v in overrides.items() if k not in settings.SETTINGS})

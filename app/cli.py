@@ -95,6 +95,21 @@ def init_app(app):
         click.echo(f"admin '{created.user.username}' created; sign in at /loket/masuk, "
                    "then open /admin")
 
+    @group.command("unlock-user")
+    @click.argument("username")
+    @with_appcontext
+    def unlock_user_command(username):
+        """Unlock an account locked by failed logins (e.g. the only admin)."""
+        from .domain import audit, users
+        database.connect(reuse_if_open=True)
+        try:
+            user = users.unlock_user(audit.SYSTEM, current_app.clock.now(), username)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        finally:
+            database.close()
+        click.echo(f"'{user.username}' unlocked (akun dibuka)")
+
     @group.command("migrate")
     def migrate_command():
         """Apply pending migrations."""

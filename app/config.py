@@ -71,6 +71,8 @@ SETTINGS = {
     "SYNC_SENDER": ("on", "on or off: the background sender in site and all-in-one workers"),
     "SESSION_IDLE_MINUTES": ("30", "console sessions end after this much inactivity"),
     "SESSION_MAX_HOURS": ("10", "console sessions end this long after login"),
+    "TOKEN_LIFETIME_HOURS": ("12", "API bearer tokens expire this long after they are "
+                             "issued (POST /api/v1/auth/logout ends one sooner)"),
     "LOG_LEVEL": ("INFO", "logging level"),
     "TRUSTED_PROXIES": ("0", "reverse proxies in front (X-Forwarded-* are trusted from them)"),
     "PRINT_WORKER": ("on", "on or off: a print-queue worker thread in each gunicorn worker"),

@@ -206,7 +206,7 @@ def test_api_list_shape_and_scope(client):
     row = next(u for u in body["users"] if u["username"] == "officer.samsat")
     assert row == {"username": "officer.samsat", "name": "Petugas UPTD Samsat Tenggarong",
                    "role": "officer", "site": None, "agency": "samsat", "active": True,
-                   "last_login_at": None}
+                   "last_login_at": None, "locked": False}
     assert len(body["users"]) == User.select().count()
     mine = api_as(client, "supervisor.tabang").get("/api/v1/admin/users").json["users"]
     assert [u["username"] for u in mine] == ["operator.tabang"]

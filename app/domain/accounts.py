@@ -1,20 +1,40 @@
-"""Users, API tokens, login throttling and who may act where."""
+"""Users, API tokens, console sessions, login limits and who may act where.
+
+Sessions end on the server: a console login is a `StaffSession` row whose random id
+only the cookie knows (the row keeps its digest); logging out deletes it, and a password
+change, a reset or a disabled account deletes every session and API token of the user
+(`end_all_access`). Tokens expire after TOKEN_LIFETIME_HOURS (the view passes it).
+
+Login limits, over a 15-minute window of failed logins (`LoginAttempt`, one row per
+failure with the username tried and the client address):
+- per (account, address): 5 failures lock that account from that address;
+- per account, from any address: 10 failures lock the account (a supervisor of its hall,
+  or an admin, unlocks it: `users.unlock_user`);
+- per address, whatever the usernames: past 10 failures the address is slowed down,
+  never locked out: each further attempt waits 2, 4, 8 ... at most 30 seconds after the
+  last failure, so the colleagues behind one hall's address still sign in within a minute.
+Every 429 carries how long to wait (`retry_after`); every lock is in the audit trail.
+"""
 import datetime as dt
 import hashlib
+import math
 import secrets
 
 import peewee as pw
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..clock import as_utc_naive
+from ..clock import as_utc_naive, iso
 from ..db import write_transaction
 from ..errors import DomainError, Forbidden
-from ..models import ApiToken, LoginAttempt, Site, User
+from ..models import ApiToken, LoginAttempt, Site, StaffSession, User
+from . import audit
 
-TOKEN_LIFETIME = dt.timedelta(hours=12)
+TOKEN_LIFETIME = dt.timedelta(hours=12)  # the default of TOKEN_LIFETIME_HOURS
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
-THROTTLE_MAX_FAILURES = 5            # per username and client
-THROTTLE_MAX_CLIENT_FAILURES = 30    # per client, whatever the usernames tried
+THROTTLE_MAX_FAILURES = 5             # per (account, address)
+THROTTLE_MAX_ACCOUNT_FAILURES = 10    # per account, from any address
+THROTTLE_FREE_CLIENT_FAILURES = 10    # per address before it is slowed down
+THROTTLE_MAX_CLIENT_DELAY = 30        # seconds: the longest an address waits
 # Compared against when the user does not exist, so timing does not reveal usernames.
 _DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
 
@@ -33,32 +53,131 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def _failures(key: str, since: dt.datetime) -> int:
-    return (LoginAttempt.select(pw.fn.COUNT(LoginAttempt.id))
-            .where((LoginAttempt.key == key) & (LoginAttempt.at >= since)).scalar())
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# --- login limits ----------------------------------------------------------------------
+
+def _name_key(username: str) -> str:
+    return (username or "").strip().lower()[:80]
+
+
+def _wait_until_below(where, limit: int, since: dt.datetime) -> dt.datetime | None:
+    """When the failures matching `where` (in the window) drop below `limit`: None when
+    they already are."""
+    rows = (LoginAttempt.select(LoginAttempt.at)
+            .where(where & (LoginAttempt.at >= since)).order_by(LoginAttempt.at))
+    count = rows.count()
+    if count < limit:
+        return None
+    return rows.offset(count - limit).limit(1).scalar() + THROTTLE_WINDOW
+
+
+def _client_delay(client: str, since: dt.datetime) -> dt.datetime | None:
+    """An address past its free failures waits a little after its last failure."""
+    failures = (LoginAttempt.select(pw.fn.COUNT(LoginAttempt.id), pw.fn.MAX(LoginAttempt.at))
+                .where((LoginAttempt.client == client) & (LoginAttempt.at >= since))
+                .tuples().first())
+    count, last = failures if failures else (0, None)
+    if not count or count <= THROTTLE_FREE_CLIENT_FAILURES:
+        return None
+    delay = min(THROTTLE_MAX_CLIENT_DELAY, 2 ** (count - THROTTLE_FREE_CLIENT_FAILURES))
+    return last + dt.timedelta(seconds=delay)
+
+
+def _refuse_until(until: dt.datetime, now: dt.datetime, message: str):
+    seconds = max(1, math.ceil((until - as_utc_naive(now)).total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    when = f"{seconds} detik" if seconds < 120 else f"{minutes} menit"
+    raise TooManyAttempts(f"{message} Coba lagi dalam {when}.", retry_after=seconds)
+
+
+def _check_limits(username: str, client: str, now: dt.datetime) -> None:
+    since = as_utc_naive(now - THROTTLE_WINDOW)
+    moment = as_utc_naive(now)
+    account = LoginAttempt.username == username
+    for until in (_wait_until_below(account, THROTTLE_MAX_ACCOUNT_FAILURES, since),
+                  _wait_until_below(account & (LoginAttempt.client == client),
+                                    THROTTLE_MAX_FAILURES, since)):
+        if until is not None and until > moment:
+            _refuse_until(until, now, "Terlalu banyak percobaan masuk: akun ini dikunci "
+                          "sementara (supervisor dapat membukanya).")
+    until = _client_delay(client, since)
+    if until is not None and until > moment:
+        _refuse_until(until, now, "Terlalu banyak percobaan masuk dari alamat ini.")
+
+
+def _audit_locks(failure: LoginAttempt, now: dt.datetime) -> None:
+    """The failure that locks an existing account (from its address, or at all) writes
+    `user.lock` to the audit trail: counted up to this failure, so that two failures at
+    once still write it once."""
+    since = as_utc_naive(now - THROTTLE_WINDOW)
+    upto = LoginAttempt.select().where((LoginAttempt.username == failure.username)
+                                       & (LoginAttempt.at >= since)
+                                       & (LoginAttempt.id <= failure.id))
+    locks = []
+    if upto.where(LoginAttempt.client == failure.client).count() == THROTTLE_MAX_FAILURES:
+        locks.append("account_address")
+    if upto.count() == THROTTLE_MAX_ACCOUNT_FAILURES:
+        locks.append("account")
+    user = User.get_or_none(User.username == failure.username) if locks else None
+    for scope in locks if user else ():
+        audit.record(audit.Actor("system", "system", client=failure.client), "user.lock",
+                     f"user {user.username}", now,
+                     site_code=user.site.code if user.site_id else "",
+                     after={"scope": scope, "until": iso(as_utc_naive(now) + THROTTLE_WINDOW)})
+
+
+def locked_usernames(usernames: list[str], now: dt.datetime) -> set[str]:
+    """Which of these accounts are locked from everywhere, or from some address."""
+    since = as_utc_naive(now - THROTTLE_WINDOW)
+    recent = LoginAttempt.at >= since
+    if not usernames:
+        return set()
+    names = [_name_key(name) for name in usernames]
+    account = (LoginAttempt.select(LoginAttempt.username)
+               .where(LoginAttempt.username.in_(names) & recent)
+               .group_by(LoginAttempt.username)
+               .having(pw.fn.COUNT(LoginAttempt.id) >= THROTTLE_MAX_ACCOUNT_FAILURES))
+    pair = (LoginAttempt.select(LoginAttempt.username)
+            .where(LoginAttempt.username.in_(names) & recent)
+            .group_by(LoginAttempt.username, LoginAttempt.client)
+            .having(pw.fn.COUNT(LoginAttempt.id) >= THROTTLE_MAX_FAILURES))
+    return {row.username for row in account} | {row.username for row in pair}
+
+
+def clear_failures(username: str) -> int:
+    """Forget an account's failed logins (inside the caller's transaction): it is no
+    longer locked, from anywhere. The address limits count on without them."""
+    return LoginAttempt.delete().where(LoginAttempt.username == _name_key(username)).execute()
 
 
 def authenticate(username: str, password: str, client: str, now: dt.datetime) -> User | None:
-    """The active user with these credentials, or None. Too many recent failures for
-    this username from this client, or from this client at all, raise TooManyAttempts
-    before the password is checked. A success is the user's last login."""
-    user_key = f"{username.lower()[:80]}|{client[:100]}"
-    client_key = f"*|{client[:100]}"
-    since = as_utc_naive(now - THROTTLE_WINDOW)
-    if (_failures(user_key, since) >= THROTTLE_MAX_FAILURES
-            or _failures(client_key, since) >= THROTTLE_MAX_CLIENT_FAILURES):
-        raise TooManyAttempts("Terlalu banyak percobaan masuk. Coba lagi 15 menit lagi.")
+    """The active user with these credentials, or None. A locked account (from this
+    address or at all) or a slowed-down address raise TooManyAttempts (with
+    `retry_after`) before the password is checked. The attempt counts as a failure
+    while its password is checked (the check and the count in one transaction, so that
+    parallel guesses cannot slip past a limit); a success takes it back and is the
+    user's last login."""
+    name = _name_key(username)
+    client = (client or "unknown")[:100]
+    with write_transaction():
+        _check_limits(name, client, now)
+        failure = LoginAttempt.create(key=f"{name}|{client}", username=name, client=client,
+                                      at=as_utc_naive(now))
     user = User.get_or_none((User.username == username) & (User.active == True))  # noqa: E712
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     with write_transaction():
         if ok and user:
-            LoginAttempt.delete().where(LoginAttempt.key == user_key).execute()
+            LoginAttempt.delete().where((LoginAttempt.username == name)
+                                        & (LoginAttempt.client == client)).execute()
             user.last_login_at = as_utc_naive(now)
             User.update(last_login_at=user.last_login_at).where(User.id == user.id).execute()
             return user
-        LoginAttempt.insert_many([{"key": user_key, "at": as_utc_naive(now)},
-                                  {"key": client_key, "at": as_utc_naive(now)}]).execute()
-        LoginAttempt.delete().where(LoginAttempt.at < since).execute()
+        LoginAttempt.delete().where(
+            LoginAttempt.at < as_utc_naive(now - THROTTLE_WINDOW)).execute()
+        _audit_locks(failure, now)
     return None
 
 
@@ -71,15 +190,13 @@ def require_password_current(user: User) -> None:
             "sandi.")
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+# --- API tokens ----------------------------------------------------------------------
 
-
-def issue_token(user: User, now: dt.datetime) -> str:
+def issue_token(user: User, now: dt.datetime, lifetime: dt.timedelta = TOKEN_LIFETIME) -> str:
     token = secrets.token_urlsafe(32)
     with write_transaction():
         ApiToken.create(token_hash=_digest(token), user=user, created_at=as_utc_naive(now),
-                        expires_at=as_utc_naive(now + TOKEN_LIFETIME))
+                        expires_at=as_utc_naive(now + lifetime))
         ApiToken.delete().where(ApiToken.expires_at < as_utc_naive(now)).execute()
     return token
 
@@ -90,6 +207,53 @@ def user_for_token(token: str, now: dt.datetime) -> User | None:
                   & (ApiToken.expires_at > as_utc_naive(now)) & (User.active == True))  # noqa: E712
            .first())
     return row.user if row else None
+
+
+def revoke_token(token: str) -> bool:
+    """End one API token (the caller's logout); whether it existed."""
+    with write_transaction():
+        return ApiToken.delete().where(ApiToken.token_hash == _digest(token)).execute() > 0
+
+
+# --- console sessions ------------------------------------------------------------------
+
+def start_session(user: User, now: dt.datetime, lifetime: dt.timedelta) -> str:
+    """A new console session for `user`; the random id goes into the cookie alone."""
+    session_id = secrets.token_urlsafe(32)
+    with write_transaction():
+        StaffSession.create(id_hash=_digest(session_id), user=user,
+                            created_at=as_utc_naive(now),
+                            expires_at=as_utc_naive(now + lifetime))
+        StaffSession.delete().where(StaffSession.expires_at < as_utc_naive(now)).execute()
+    return session_id
+
+
+def user_for_session(session_id: str, user_id: int, now: dt.datetime) -> User | None:
+    """The active user of a live session, or None when it ended (logout, password
+    change, disabled account) or expired."""
+    if not session_id:
+        return None
+    row = (StaffSession.select(StaffSession, User).join(User)
+           .where((StaffSession.id_hash == _digest(session_id))
+                  & (StaffSession.user == user_id)
+                  & (StaffSession.expires_at > as_utc_naive(now))
+                  & (User.active == True))  # noqa: E712
+           .first())
+    return row.user if row else None
+
+
+def end_session(session_id: str) -> None:
+    """Logout: the session's row goes, and with it every copy of the cookie."""
+    if session_id:
+        with write_transaction():
+            StaffSession.delete().where(StaffSession.id_hash == _digest(session_id)).execute()
+
+
+def end_all_access(user: User | int) -> None:
+    """Every console session and API token of `user` ends now (inside the caller's
+    transaction): a password change, a reset, a disabled account."""
+    StaffSession.delete().where(StaffSession.user == user).execute()
+    ApiToken.delete().where(ApiToken.user == user).execute()
 
 
 def site_codes(user: User) -> list[str]:

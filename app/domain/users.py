@@ -8,8 +8,10 @@ Who manages whom (`actor` is an `audit.Actor`, built from the signed-in user):
 - nobody raises their own role or disables themself, and the last active admin is
   neither disabled nor demoted.
 Every change writes its audit entry (`user.create`, `user.update`, `user.disable`,
-`user.enable`, `user.reset_password`, `user.change_password`) in its own transaction;
-a password never reaches the trail.
+`user.enable`, `user.reset_password`, `user.change_password`, `user.unlock`) in its own
+transaction; a password never reaches the trail. Disabling, a reset and a password
+change end every console session and API token of the account at once
+(`accounts.end_all_access`); unlocking forgets its failed logins (`accounts`' limits).
 """
 import datetime as dt
 import re
@@ -22,8 +24,8 @@ from werkzeug.security import check_password_hash
 from ..clock import as_utc_naive, iso
 from ..db import write_transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..models import Agency, ApiToken, Site, User
-from . import audit, hall_state, passwords
+from ..models import Agency, Site, User
+from . import accounts, audit, hall_state, passwords
 from .accounts import hash_password
 
 ROLES = ("admin", "supervisor", "operator", "officer")
@@ -46,7 +48,8 @@ def user_dict(user: User) -> dict:
     return {"username": user.username, "name": user.full_name, "role": user.role,
             "site": user.site.code if user.site_id else None,
             "agency": user.agency.code if user.agency_id else None,
-            "active": bool(user.active), "last_login_at": iso(user.last_login_at)}
+            "active": bool(user.active), "last_login_at": iso(user.last_login_at),
+            "locked": bool(getattr(user, "locked", False))}
 
 
 def _trail(user: User) -> dict:
@@ -82,9 +85,11 @@ def _require_scope(actor: audit.Actor, role: str, site_code: str | None) -> None
         raise Forbidden("Hanya admin yang dapat mengelola akun ini.")
 
 
-def visible(actor: audit.Actor, search: str = "") -> list[User]:
+def visible(actor: audit.Actor, search: str = "", now: dt.datetime | None = None
+            ) -> list[User]:
     """The accounts this actor may see, matching `search` (username, name, hall code or
-    name, role), by role then username."""
+    name, role), by role then username. With `now`, each says whether it is `locked`
+    (too many failed logins)."""
     require_manager(actor)
     query = (User.select(User, Site, Agency)
              .join(Site, pw.JOIN.LEFT_OUTER, on=(User.site == Site.id))
@@ -101,7 +106,18 @@ def visible(actor: audit.Actor, search: str = "") -> list[User]:
             (User.username ** like) | (User.full_name ** like) | (Site.code ** like)
             | (Site.name ** like) | User.role.in_(roles or [""]))
     order = pw.Case(User.role, [(r, i) for i, r in enumerate(ROLES)], len(ROLES))
-    return list(query.order_by(order, User.username).limit(1000))
+    rows = list(query.order_by(order, User.username).limit(1000))
+    if now is not None:
+        locked = accounts.locked_usernames([u.username for u in rows], now)
+        for user in rows:
+            user.locked = user.username in locked
+    return rows
+
+
+def is_locked(user: User, now: dt.datetime) -> bool:
+    """Whether too many failed logins lock this account (from everywhere or from some
+    address)."""
+    return user.username in accounts.locked_usernames([user.username], now)
 
 
 def get_visible(actor: audit.Actor, username: str) -> User:
@@ -175,10 +191,6 @@ def _placement(role: str, site_code: str | None, agency_code: str | None):
     return site, agency
 
 
-def _end_tokens(user: User) -> None:
-    ApiToken.delete().where(ApiToken.user == user).execute()
-
-
 @lru_cache(maxsize=4)
 def _demo_hash(password: str) -> str:
     # One hash for the shared demo password keeps the demo's first start fast.
@@ -231,7 +243,7 @@ def update_user(actor: audit.Actor, now: dt.datetime, username: str, *,
                 agency: str | None = None, active: bool | None = None) -> User:
     """Change name, role, hall or agency (`user.update`) and/or disable or enable the
     account (`user.disable` / `user.enable`), all in one transaction. Disabling ends the
-    account's API tokens at once; its console session ends on its next request."""
+    account's console sessions and API tokens at once."""
     require_manager(actor)
     with write_transaction():
         user = _get(username)
@@ -276,7 +288,7 @@ def update_user(actor: audit.Actor, now: dt.datetime, username: str, *,
                          before=old, after=new)
         if before["active"] != after["active"]:
             if not after["active"]:
-                _end_tokens(user)
+                accounts.end_all_access(user)
             audit.record(actor, "user.enable" if after["active"] else "user.disable",
                          label, now, site_code=site_code, before={"active": before["active"]},
                          after={"active": after["active"]})
@@ -297,7 +309,7 @@ def enable_user(actor: audit.Actor, now: dt.datetime, username: str) -> User:
 
 def reset_password(actor: audit.Actor, now: dt.datetime, username: str) -> str:
     """A new one-time password (returned, to be shown once); the account must change it
-    at its next login, and its API tokens end now."""
+    at its next login, and its console sessions and API tokens end now."""
     require_manager(actor)
     user = get_visible(actor, username)
     one_time = passwords.one_time_password(user.username)
@@ -307,7 +319,7 @@ def reset_password(actor: audit.Actor, now: dt.datetime, username: str) -> str:
         _require_scope(actor, user.role, user.site.code if user.site_id else None)
         User.update(password_hash=password_hash, must_change_password=True).where(
             User.id == user.id).execute()
-        _end_tokens(user)
+        accounts.end_all_access(user)
         audit.record(actor, "user.reset_password", f"user {user.username}", now,
                      site_code=user.site.code if user.site_id else "",
                      after={"must_change_password": True})
@@ -317,7 +329,9 @@ def reset_password(actor: audit.Actor, now: dt.datetime, username: str) -> str:
 def change_password(user: User, now: dt.datetime, current: str, new: str, repeat: str,
                     client: str = "") -> None:
     """The account's own password change (forced after a one-time password): the current
-    password, the new one twice, the policy, and not the same as before."""
+    password, the new one twice, the policy, and not the same as before. Every session
+    and API token of the account ends, the one it was changed in too: the console signs
+    its user in again (`accounts.start_session`)."""
     if not check_password_hash(user.password_hash, current or ""):
         raise Invalid("Kata sandi sekarang salah.", code="wrong_password", field="current")
     if new != repeat:
@@ -331,10 +345,28 @@ def change_password(user: User, now: dt.datetime, current: str, new: str, repeat
     with write_transaction():
         User.update(password_hash=password_hash, must_change_password=False).where(
             User.id == user.id).execute()
+        accounts.end_all_access(user)
         audit.record(audit.Actor.of(user, client), "user.change_password",
                      f"user {user.username}", now,
                      site_code=user.site.code if user.site_id else "")
     user.password_hash, user.must_change_password = password_hash, False
+
+
+def unlock_user(actor: audit.Actor, now: dt.datetime, username: str) -> User:
+    """Unlock an account locked by failed logins (`user.unlock`): a supervisor for the
+    operators of their hall, an admin for anyone. Its failures are forgotten."""
+    require_manager(actor)
+    with write_transaction():
+        user = _get(username)
+        site_code = user.site.code if user.site_id else ""
+        _require_scope(actor, user.role, site_code or None)
+        was_locked = is_locked(user, now)
+        accounts.clear_failures(user.username)
+        audit.record(actor, "user.unlock", f"user {user.username}", now,
+                     site_code=site_code, before={"locked": was_locked},
+                     after={"locked": False})
+    user.locked = False
+    return user
 
 
 def options(actor: audit.Actor) -> dict:

@@ -9,7 +9,7 @@ dates.
 - catalogue: Site, Agency, Service, SiteService, OpeningWindow, Closure, Counter,
   CounterService, CatalogueVersion
 - queue: NumberSequence, Ticket, TicketEvent
-- accounts: User, ApiToken, LoginAttempt
+- accounts: User, ApiToken, StaffSession, LoginAttempt
 - audit: AuditEntry
 - booking: BookingSetting, SlotCounter, DayCounter, Appointment
 - cases: Case, CaseEvent, CaseAttachment
@@ -22,7 +22,7 @@ dates.
 - survey: SurveyResponse
 - visits: VisitFact, VisitDay, VisitCursor, HallPulse
 """
-from .accounts import ApiToken, LoginAttempt, User
+from .accounts import ApiToken, LoginAttempt, StaffSession, User
 from .audit import AuditEntry
 from .booking import Appointment, BookingSetting, DayCounter, SlotCounter
 from .cases import Case, CaseAttachment, CaseEvent
@@ -62,7 +62,7 @@ __all__ = [
     "CaseAttachment", "CaseEvent", "CaseUpdate", "CatalogueVersion", "Closure", "Counter",
     "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "HallPulse", "HallState",
     "InboxMessage", "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "NumberSequence",
-    "OpeningWindow", "PrintJob", "RateCounter", "Service", "Site", "SiteService",
+    "OpeningWindow", "PrintJob", "RateCounter", "Service", "Site", "SiteService", "StaffSession",
     "SlotCounter", "SurveyResponse", "SyncKey", "SyncNonce", "SyncState", "Ticket",
     "TicketEvent", "User", "VisitCursor", "VisitDay", "VisitFact", "random_id",
 ]

@@ -1,4 +1,5 @@
-"""Staff accounts, their API tokens and failed logins (throttling across workers)."""
+"""Staff accounts, their API tokens, their console sessions and failed logins (throttling
+across workers)."""
 import peewee as pw
 
 from ..db import BaseModel
@@ -25,7 +26,20 @@ class ApiToken(BaseModel):
     expires_at = pw.DateTimeField()
 
 
+class StaffSession(BaseModel):
+    """A console login. The session cookie carries a random id, this row its digest:
+    logging out, a password change or a disabled account deletes the row, and a cookie
+    saved before then no longer signs anyone in."""
+    id_hash = pw.CharField(unique=True, max_length=64)
+    user = pw.ForeignKeyField(User, backref="sessions")
+    created_at = pw.DateTimeField()
+    expires_at = pw.DateTimeField(index=True)
+
+
 class LoginAttempt(BaseModel):
-    """Failed logins, for throttling across workers."""
-    key = pw.CharField(max_length=200, index=True)
+    """Failed logins, for throttling across workers: one row per failure, with the
+    username tried and the client address."""
+    key = pw.CharField(max_length=200, index=True)  # "username|client"
     at = pw.DateTimeField()
+    username = pw.CharField(max_length=80, default="", index=True)
+    client = pw.CharField(max_length=100, default="", index=True)

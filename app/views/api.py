@@ -1,20 +1,27 @@
 """JSON API v1: the queue (sites, services, tickets, counters, auth). The contract is
 the OpenAPI document this app serves. Thin: parse, call one domain function,
 serialise."""
+import datetime as dt
+
 from flask import Blueprint, abort, current_app, g, jsonify
 
 from .. import centre_link, serializers
 from ..domain import accounts, catalogue_feed, queueing
 from ..models import Site
-from ..web.auth import current_actor, token_required
+from ..web.auth import bearer_token, current_actor, token_required
 from ..web.inputs import Unauthorized, client_address, field, json_body, now
-from ..web.openapi import document
+from ..web.openapi import add_operations, document
 from ..web.plumbing import csrf
 from ..web.ratelimit import limit
 from ..web.urls import ticket_page_url
 
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
+add_operations([
+    ("post", "/api/v1/auth/logout", "Revoke the caller's bearer token (logout)", "any staff",
+     None, {"204": "the token no longer works", "401": "no token, or one already revoked "
+            "or expired (invalid_token)"}),
+])
 
 
 def ticket_response(ticket, status=200):
@@ -46,8 +53,16 @@ def auth_token():
     if user is None:
         raise Unauthorized("Nama pengguna atau kata sandi salah.", code="invalid_credentials")
     accounts.require_password_current(user)
-    token = accounts.issue_token(user, now())
+    lifetime = dt.timedelta(hours=current_app.config["TOKEN_LIFETIME_HOURS"])
+    token = accounts.issue_token(user, now(), lifetime)
     return jsonify(token=token, role=user.role, sites=accounts.site_codes(user))
+
+
+@bp.post("/api/v1/auth/logout")
+@token_required
+def auth_logout():
+    accounts.revoke_token(bearer_token())
+    return "", 204
 
 
 @bp.get("/api/v1/catalogue/version")

@@ -147,7 +147,8 @@ def track(code):
 @token_required
 def sync_status(site_code):
     site = queueing.get_site(site_code)
-    accounts.require_site_role(g.api_user, site)
+    accounts.require_site_role(g.api_user, site, ("supervisor",),
+                               f"Status tautan ke pusat hanya untuk supervisor {site.name}.")
     state = forwarding.link_status(site, now())
     for key in ("oldest_waiting_at", "last_success_at", "last_error_at"):
         state[key] = iso(state[key])

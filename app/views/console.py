@@ -1,7 +1,5 @@
 """The operator's console at /loket: log in, change one's password (forced after a
 one-time password), choose a counter, serve the queue."""
-import time
-
 from flask import (
     Blueprint,
     abort,
@@ -9,10 +7,9 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -22,7 +19,7 @@ from ..errors import DomainError
 from ..models import Site
 from ..web.auth import current_actor, signed_in_user
 from ..web.inputs import client_address, now
-from ..web.plumbing import LoginUser
+from ..web.plumbing import sign_in, sign_out, with_retry_after
 from ..web.responses import htmx
 
 bp = Blueprint("console", __name__, url_prefix="/loket")
@@ -73,25 +70,24 @@ def _start_page(user):
 @bp.route("/masuk", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    error = None
+    error = refused = None
     status = 200
     if form.validate_on_submit():
         try:
             user = accounts.authenticate(form.username.data, form.password.data,
                                          client_address(), now())
         except DomainError as exc:
-            user, error, status = None, exc.message, exc.status
+            user, error, status, refused = None, exc.message, exc.status, exc
         else:
             if user is None:
                 error, status = "Nama pengguna atau kata sandi salah.", 401
         if user is not None:
-            session.clear()
-            login_user(LoginUser(user))
-            session["since"] = session["seen"] = time.time()
+            sign_in(user)
             if user.must_change_password:
                 return redirect(url_for("console.change_password"))
             return redirect(_start_page(user))
-    return render_template("login.html", form=form, error=error), status
+    answer = render_template("login.html", form=form, error=error), status
+    return with_retry_after(answer, refused) if refused else answer
 
 
 @bp.route("/kata-sandi", methods=["GET", "POST"])
@@ -108,6 +104,7 @@ def change_password():
         except DomainError as exc:
             error, status = exc.message, exc.status
         else:
+            sign_in(user)  # the change ended every session of the account, this one too
             return redirect(_start_page(user))
     elif request.method == "POST":
         error, status = "Isi ketiga kolom kata sandi.", 422
@@ -117,8 +114,7 @@ def change_password():
 
 @bp.post("/keluar")
 def logout():
-    logout_user()
-    session.clear()
+    sign_out()
     return redirect(url_for("console.login"))
 
 

@@ -10,12 +10,17 @@ from ..domain.audit import Actor
 from .inputs import Unauthorized, client_address, now
 
 
-def _token_user():
+def bearer_token() -> str:
+    """The caller's bearer token; 401 without one."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Perlu token: Authorization: Bearer <token>.")
-    user = accounts.user_for_token(token.strip(), now())
+    return token.strip()
+
+
+def _token_user():
+    user = accounts.user_for_token(bearer_token(), now())
     if user is None:
         raise Unauthorized("Token tidak berlaku atau sudah kedaluwarsa.",
                            code="invalid_token")

@@ -1,19 +1,26 @@
 """Request plumbing shared by every blueprint: connection per request, CSRF, login,
 security headers, the one error handler (JSON for the API, HTML for pages), and the
-session's idle and absolute timeouts."""
+session's idle and absolute timeouts.
+
+A signed-in session is a row on the server (`accounts.start_session`): the cookie holds
+its random id next to Flask-Login's user id, and every request that asks who is signed
+in checks the row, so a cookie saved before a logout, a password change or a disabled
+account signs nobody in (pages, console actions and the console websocket alike)."""
+import datetime as dt
 import logging
 import time
 import uuid
 
-from flask import flash, g, jsonify, make_response, redirect, request, session
+from flask import current_app, flash, g, jsonify, make_response, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import LoginManager, login_url, logout_user
+from flask_login import LoginManager, login_url, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from printers.qr import qr_svg_data_uri
 
 from ..db import database
+from ..domain import accounts
 from ..errors import DomainError
 from ..models import User
 from .responses import htmx, page_or_fragment
@@ -69,7 +76,11 @@ def init_app(app):
 
     @login_manager.user_loader
     def load_user(user_id):
-        user = User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa
+        try:
+            user = accounts.user_for_session(session.get(SESSION_KEY, ""), int(user_id),
+                                             app.clock.now())
+        except ValueError:
+            return None
         return LoginUser(user) if user else None
 
     @login_manager.unauthorized_handler
@@ -110,8 +121,7 @@ def init_app(app):
         idle = app.config["SESSION_IDLE_MINUTES"] * 60
         absolute = app.config["SESSION_MAX_HOURS"] * 3600
         if now - session.get("seen", now) > idle or now - session.get("since", now) > absolute:
-            logout_user()
-            session.clear()
+            sign_out()
             return
         session.setdefault("since", now)
         if now - session.get("seen", 0) > 30:  # don't rewrite the cookie on every poll
@@ -124,6 +134,8 @@ def init_app(app):
 
     @app.after_request
     def security_headers(response):
+        if response.status_code == 429 and "Retry-After" not in response.headers:
+            response.headers["Retry-After"] = "60"  # every 429 says when to come back
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
@@ -134,7 +146,8 @@ def init_app(app):
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        return error_response(exc.status, exc.code, exc.message, **exc.detail)
+        return with_retry_after(error_response(exc.status, exc.code, exc.message,
+                                               **exc.detail), exc)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
@@ -161,6 +174,38 @@ def init_app(app):
         return error_response(500, "internal_error",
                               f"Terjadi kesalahan pada sistem. Kode insiden: {incident}.",
                               incident=incident)
+
+
+SESSION_KEY = "sid"
+
+
+def sign_in(user) -> None:
+    """A new server-side session for `user` in a fresh cookie (login, and after one's own
+    password change, which ended every other session). A session this browser still
+    held ends first."""
+    accounts.end_session(session.get(SESSION_KEY, ""))
+    session.clear()
+    lifetime = dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    session[SESSION_KEY] = accounts.start_session(user, current_app.clock.now(), lifetime)
+    login_user(LoginUser(user))
+    session["since"] = session["seen"] = time.time()
+
+
+def sign_out() -> None:
+    """Logout: the server forgets the session, the cookie is emptied."""
+    accounts.end_session(session.get(SESSION_KEY, ""))
+    logout_user()
+    session.clear()
+
+
+def with_retry_after(answer, exc: DomainError):
+    """An error answer with its Retry-After header when the error says how long to wait."""
+    wait = exc.detail.get("retry_after")
+    if not wait:
+        return answer
+    response = current_app.make_response(answer)
+    response.headers["Retry-After"] = str(int(wait))
+    return response
 
 
 class LoginUser:

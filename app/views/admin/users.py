@@ -1,7 +1,8 @@
 """Staff accounts at /admin/pengguna and /api/v1/admin/users: the table with search and
-last login, create, edit, disable and enable (never delete), and a one-time password
-shown once on create and reset. Admins manage every account; a hall's supervisor only
-the operators of their own hall (the rules live in `app.domain.users`)."""
+last login, create, edit, disable and enable (never delete), unlock after too many
+failed logins, and a one-time password shown once on create and reset. Admins manage
+every account; a hall's supervisor only the operators of their own hall (the rules live
+in `app.domain.users`)."""
 from flask import jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
@@ -39,6 +40,9 @@ openapi.add_operations([
      "admin; supervisor (operators of own hall)", None,
      {"201": "username, one_time_password (shown once)", "403": "forbidden",
       "404": "unknown_user"}),
+    ("post", "/api/v1/admin/users/{username}/unlock", "Unlock an account locked by failed "
+     "logins (written to the audit trail)", "admin; supervisor (operators of own hall)",
+     None, {"200": "user (locked: false)", "403": "forbidden", "404": "unknown_user"}),
 ])
 
 NO_STORE = {"Cache-Control": "private, no-store"}
@@ -52,8 +56,10 @@ def _form_values() -> dict:
 
 def _render_form(actor: Actor, values: dict, user=None, error: str | None = None,
                  status: int = 200, saved: bool = False):
+    locked = users.is_locked(user, now()) if user is not None else False
     return render_template("admin/users_form.html", user=user, values=values, error=error,
-                           saved=saved, me=signed_in_user(), **users.options(actor)), status
+                           saved=saved, me=signed_in_user(), locked=locked,
+                           **users.options(actor)), status
 
 
 def _one_time(user, password: str, created: bool):
@@ -67,7 +73,7 @@ def _one_time(user, password: str, created: bool):
 def users_page():
     actor = current_actor()
     search = (request.args.get("q") or "").strip()[:100]
-    rows = users.visible(actor, search)
+    rows = users.visible(actor, search, now())
     return page_or_fragment("admin/users.html", "admin/_users_rows.html", rows=rows,
                             q=search, actor=actor, role_names=users.ROLE_NAMES)
 
@@ -120,6 +126,8 @@ def users_action(username, action):
             users.disable_user(actor, now(), user.username)
         elif action == "aktifkan":
             users.enable_user(actor, now(), user.username)
+        elif action == "buka-kunci":
+            users.unlock_user(actor, now(), user.username)
         elif action == "reset-sandi":
             password = users.reset_password(actor, now(), user.username)
             return _one_time(user, password, created=False)
@@ -146,7 +154,7 @@ def _optional_text(body: dict, name: str, max_length: int = 120):
 @bp.get("/api/v1/admin/users")
 @token_required
 def users_api():
-    rows = users.visible(current_actor(), (request.args.get("q") or "").strip()[:100])
+    rows = users.visible(current_actor(), (request.args.get("q") or "").strip()[:100], now())
     return jsonify(users=[users.user_dict(u) for u in rows])
 
 
@@ -188,3 +196,10 @@ def users_api_reset(username):
     return jsonify(username=username.strip().lower(), one_time_password=password), 201, \
         NO_STORE
 
+
+
+@bp.post("/api/v1/admin/users/<username>/unlock")
+@csrf.exempt
+@token_required
+def users_api_unlock(username):
+    return jsonify(users.user_dict(users.unlock_user(current_actor(), now(), username)))

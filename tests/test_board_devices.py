@@ -252,7 +252,7 @@ def test_migration_0620_upgrades_a_hall_with_data(tmp_path):
         ticket = queueing.issue_ticket(Site.get(Site.code == "tabang"),
                                        queueing.get_service("ADM-KTP"), MONDAY_9)
         database.close()
-        assert migrate() == ["0620_board_devices"]
+        assert "0620_board_devices" in migrate()  # and any later ones
         database.connect(reuse_if_open=True)
         try:
             assert Site.select().count() > 20

@@ -38,7 +38,7 @@ from ..models import (
     SyncNonce,
     SyncState,
 )
-from . import attachments, cases, link_rows
+from . import attachments, cases, link_rows, notify
 from . import nik as nik_rules
 
 log = logging.getLogger("mpp.sync")
@@ -640,7 +640,7 @@ def _apply_opened(site, body, data, naive, services) -> None:
 # transaction, in a savepoint). The appointments feature adds e.g. "appointment.checked_in"
 # and "appointment.no_show" with register_message_kind.
 RECEIVERS = {"case.opened": _receive_opened, "case.attachment": _receive_attachment,
-             "case.status": _receive_status}
+             "case.status": _receive_status, "notify.message": notify.receive_message}
 
 
 def register_message_kind(kind: str, receive) -> None:

@@ -17,6 +17,7 @@ dates.
   FeedCounter, CaseUpdate, HallState
 - printing: Kiosk, PrintJob
 - mail: MailMessage
+- notify: Notification, NotifyOptOut, NotifyTemplate, TicketWatch, NotifyNonce
 - ratelimit: RateCounter
 - survey: SurveyResponse
 - visits: VisitFact, VisitDay, VisitCursor, HallPulse
@@ -48,6 +49,7 @@ from .forwarding import (
     SyncState,
 )
 from .mail import MailMessage
+from .notify import Notification, NotifyNonce, NotifyOptOut, NotifyTemplate, TicketWatch
 from .printing import Kiosk, PrintJob
 from .queue import NumberSequence, Ticket, TicketEvent
 from .ratelimit import RateCounter
@@ -58,8 +60,9 @@ __all__ = [
     "Agency", "ApiToken", "Appointment", "AuditEntry", "BookingSetting", "Case",
     "CaseAttachment", "CaseEvent", "CaseUpdate", "CatalogueVersion", "Closure", "Counter",
     "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "HallPulse", "HallState",
-    "InboxMessage", "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "NumberSequence",
+    "InboxMessage", "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "Notification",
+    "NotifyNonce", "NotifyOptOut", "NotifyTemplate", "NumberSequence",
     "OpeningWindow", "PrintJob", "RateCounter", "Service", "Site", "SiteService",
     "SlotCounter", "SurveyResponse", "SyncKey", "SyncNonce", "SyncState", "Ticket",
-    "TicketEvent", "User", "VisitCursor", "VisitDay", "VisitFact", "random_id",
+    "TicketEvent", "TicketWatch", "User", "VisitCursor", "VisitDay", "VisitFact", "random_id",
 ]

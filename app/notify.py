@@ -298,3 +298,38 @@ def verify_callback(secret: str, headers, body: bytes, window_seconds: int) -> N
     if abs(real_now.timestamp() - int(timestamp)) > window_seconds:
         raise Invalid("Waktu permintaan di luar batas.", code="stale_request", status=401)
     rules.remember_nonce(nonce, real_now, window_seconds)
+
+
+# --- the command -----------------------------------------------------------------------------
+
+def register_commands(group):
+    import click
+    from flask import current_app
+    from flask.cli import with_appcontext
+
+    @group.command("notify")
+    @click.option("--loop", is_flag=True, help="Keep sending every --interval seconds.")
+    @click.option("--interval", default=5.0, show_default=True)
+    @with_appcontext
+    def notify_command(loop, interval):
+        """Send the notifications due from this node (NOTIFY_* channels); read Gammu's
+        inbox for BERHENTI replies."""
+        app = current_app._get_current_object()
+        env = app.config["SETTINGS"]
+        channels = channels_from_settings(env)
+        if not channels:
+            raise click.ClickException("No channel: set NOTIFY_WHATSAPP_URL, NOTIFY_SMS_URL "
+                                       "or NOTIFY_GAMMU_CONFIG.")
+        while True:
+            database.connect(reuse_if_open=True)
+            try:
+                counts = send_due(channels, app.clock.now(), limit=500)
+                if env["NOTIFY_GAMMU_CONFIG"]:
+                    read_gammu_inbox(env["NOTIFY_GAMMU_CONFIG"], app.clock.now())
+            finally:
+                database.close()
+            click.echo(f"sent {counts['sent']}, retry {counts['retry']}, "
+                       f"failed {counts['failed']}")
+            if not loop:
+                break
+            time.sleep(interval)

@@ -58,6 +58,12 @@ openapi.add_operations([
 ])
 
 
+@bp.app_template_global("notify_purpose")
+def notify_purpose(purpose: str) -> str:
+    """The consent sentence shown beside every field asking for a number."""
+    return notify.purpose_text(purpose)
+
+
 def _signed_body() -> dict:
     settings = current_app.config["SETTINGS"]
     raw = request.get_data(cache=True)
@@ -83,10 +89,9 @@ def inbound():
 @bp.post("/api/v1/tickets/<ticket_id>/notify")
 @csrf.exempt
 @limit("RATE_LIMIT_TRACK")
-def watch_ticket():
+def watch_ticket(ticket_id):
     body = json_body()
-    return jsonify(notify.watch_ticket(request.view_args["ticket_id"], body.get("phone"),
-                                       now())), 201
+    return jsonify(notify.watch_ticket(ticket_id, body.get("phone"), now())), 201
 
 
 @bp.post("/t/<ticket_id>/kabari")

@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from .fake_gateway import FakeGateway
-from .test_cases_sync import KEY, auth, open_case_via_api, wait_for
 from .servers import Server
+from .test_cases_sync import KEY, auth, open_case_via_api, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 PHONE = "+6281234567890"

@@ -320,3 +320,25 @@ def test_delivery_callback_and_unknown_message(db):
     assert caught.value.status == 404
     with pytest.raises(Invalid):
         notify.delivery_status({"id": key, "status": "exploded"}, MONDAY_9)
+
+
+def test_a_halls_backlog_of_cases_and_their_messages_takes_the_fast_path(db, monkeypatch):
+    """At the centre, a run of new cases with the notification each wrote beside it is
+    stored with a few statements (not message by message), each message once."""
+    from app.models import Case, CaseAttachment, CaseEvent
+    link_rows.configure("site", ["tabang"])
+    for _ in range(3):
+        open_case()
+    wire = [{"body": m.body} for m in ForwardingMessage.select().order_by(ForwardingMessage.id)]
+    assert [json.loads(w["body"])["kind"] for w in wire] == [
+        "case.opened", "notify.message"] * 3
+    for model in (Notification, CaseAttachment, CaseEvent, Case):  # the centre's empty db
+        model.delete().execute()
+    link_rows.configure("central")
+    monkeypatch.setattr(forwarding, "_receive_one", lambda *a, **k: 1 / 0)
+    site = Site.get(Site.code == "tabang")
+    results = forwarding.receive_batch(site, wire, MONDAY_9, "/nonexistent", 10)
+    assert [r["status"] for r in results] == ["stored"] * 6
+    assert Case.select().count() == 3
+    assert sorted((r.kind, r.owner, r.status) for r in rows()) == [
+        ("case_received", "centre", "pending")] * 3

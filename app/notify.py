@@ -135,36 +135,46 @@ def this_node_sends() -> str:
 
 # --- the sender ------------------------------------------------------------------------
 
-def send_one(row, channels: list, now: dt.datetime) -> str:
+def try_channels(row, channels: list) -> tuple[str, str, str]:
+    """One try of one row: (what, channel, detail), `what` being sent, retry or failed.
+    The next channel is tried only when one refuses the message for good; a try that
+    may work later stays on its channel (a timeout may still have been delivered)."""
     names = [c.name for c in channels]
     start = names.index(row.channel) if row.channel in names else 0
+    last = ""
     for channel in channels[start:]:
         try:
-            reference = channel.send(row)
+            return "sent", channel.name, channel.send(row)
         except Refused as exc:
             log.warning("notification %s to %s refused by %s: %s", row.id,
                         contact.mask_phone(row.phone), channel.name, exc)
             last = str(exc)
-            continue
         except Retry as exc:
             log.info("notification %s attempt %s failed: %s", row.id, row.attempts, exc)
-            return rules.record_failure(row, channel.name, str(exc), now)
-        rules.record_sent(row, channel.name, reference, now)
-        return "sent"
-    return rules.record_failure(row, channels[-1].name, last, now, final=True)
+            return "retry", channel.name, str(exc)
+    return "failed", channels[-1].name, last
 
 
 def send_due(channels: list, now: dt.datetime, limit: int = 50,
              owner: str | None = None) -> dict:
-    """Deliver what is due for this node. Returns counts: sent, retry, failed."""
+    """Deliver one batch of what is due for this node: claimed in one transaction,
+    recorded in one. A channel that fails with a try-later error ends the batch: the
+    rest is given back untouched (a gateway that is down is not asked fifty times).
+    Returns counts: sent, retry, failed."""
     counts = {"sent": 0, "retry": 0, "failed": 0}
     if not channels:
         return counts
-    for row_id in rules.due(owner or this_node_sends(), now, limit):
-        row = rules.claim(row_id, now)
-        if row is None:
-            continue
-        counts[send_one(row, channels, now)] += 1
+    rows = rules.claim_batch(owner or this_node_sends(), now, limit)
+    outcomes = []
+    for index, row in enumerate(rows):
+        what, channel, detail = try_channels(row, channels)
+        outcomes.append((row, what, channel, detail))
+        if what == "retry":
+            outcomes.extend((rest, "released", "", "") for rest in rows[index + 1:])
+            break
+    if outcomes:
+        done = rules.record_outcomes(outcomes, now)
+        counts.update({k: done[k] for k in counts})
     return counts
 
 
@@ -193,7 +203,8 @@ class Sender:
                 database.connect(reuse_if_open=True)
                 try:
                     counts = send_due(self.channels, self.app.clock.now())
-                    busy = sum(counts.values()) > 0
+                    # more may be due: go on at once, unless the gateway asked to wait
+                    busy = counts["retry"] == 0 and counts["sent"] + counts["failed"] > 0
                     config = self.app.config["SETTINGS"].get("NOTIFY_GAMMU_CONFIG")
                     if config:
                         read_gammu_inbox(config, self.app.clock.now())
@@ -203,7 +214,7 @@ class Sender:
                     if not database.is_closed():
                         database.close()
             if busy:
-                self.wakeup.set()  # more may be due: go on at once
+                self.wakeup.set()
 
 
 _sender = {"instance": None}
@@ -212,7 +223,8 @@ _sender = {"instance": None}
 def configure(app) -> None:
     """Wire the domain's settings (create_app calls this)."""
     env = app.config["SETTINGS"]
-    rules.configure(base_url=env["PUBLIC_BASE_URL"],
+    # A hall's own address is on its LAN only: its messages link to the centre's.
+    rules.configure(base_url=env["PUBLIC_BASE_URL"] or env["CENTRAL_URL"],
                     daily_limit=int(env["NOTIFY_DAILY_LIMIT"]),
                     hall_channel=bool(channels_from_settings(env)),
                     retry_seconds=float(env["NOTIFY_RETRY_SECONDS"]),

@@ -342,3 +342,21 @@ def test_a_halls_backlog_of_cases_and_their_messages_takes_the_fast_path(db, mon
     assert Case.select().count() == 3
     assert sorted((r.kind, r.owner, r.status) for r in rows()) == [
         ("case_received", "centre", "pending")] * 3
+
+
+def test_a_gateway_that_is_down_is_asked_once_per_batch(db):
+    for phone in ("081234567890", "081298765432", "081311112222"):
+        ticket = serving_ticket()
+        cases.open_case(ticket.id, queueing.get_service("ADM-KK"), dict(APPLICANT, phone=phone),
+                        [], "", MONDAY_9, "operator.tabang")
+    with FakeGateway() as gw:
+        gw.mode = "500"
+        assert sender.send_due([gateway_channel(gw)], MONDAY_9) == {
+            "sent": 0, "retry": 1, "failed": 0}
+        assert len(gw.requests) == 1
+        assert [r.attempts for r in rows()] == [1, 0, 0]
+        assert len(notify.due("centre", MONDAY_9)) == 2  # given back, due at once
+        gw.mode = "ok"
+        later = MONDAY_9 + dt.timedelta(minutes=1)
+        assert sender.send_due([gateway_channel(gw)], later)["sent"] == 3
+    assert {r.status for r in rows()} == {"sent"} and len(gw.delivered) == 3

@@ -14,10 +14,10 @@ daily limit per number) and by whom (the centre, or a hall with a modem of its o
   every other row the hall writes goes up the link (`notify.message`) and the centre
   sends it. A row the hall keeps goes up too, marked `hall`: the centre records it
   (`at_hall`) and never sends it. So each key has exactly one sender.
-- Sending side (used by `app.notify`): `claim` (a lease by conditional update, with the
-  opt-out, quiet hours and daily limit checked in the same transaction), `record_sent`,
-  `record_failure` (backoff, then `failed`), and the gateway's signed callbacks
-  (`delivery_status`, `inbound` for BERHENTI/STOP).
+- Sending side (used by `app.notify`): `claim_batch` (a lease on a batch of due rows,
+  with the opt-out, quiet hours and daily limit checked in the same transaction),
+  `record_outcomes` (sent; retry with backoff, then `failed`; released), and the
+  gateway's signed callbacks (`delivery_status`, `inbound` for BERHENTI/STOP).
 - The supervisor's side: `failed_for`, `retry`, `mark_handled`; the admin's templates:
   `templates`, `set_template`, `preview`.
 """
@@ -28,8 +28,8 @@ import string
 import peewee as pw
 
 from ..clock import WITA, as_utc_naive, iso, local_day, to_local
-from ..db import database, lock_rows, write_transaction
-from ..errors import Conflict, Invalid, NotFound
+from ..db import database, lock_rows, skip_locked, write_transaction
+from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import (
     Notification,
     NotifyNonce,
@@ -425,54 +425,69 @@ def due(owner: str, now: dt.datetime, limit: int = 50) -> list[int]:
 
 
 def claim(row_id: int, now: dt.datetime) -> Notification | None:
-    """Take one due row for sending (a lease), or put it off: a number that said STOP
-    (stopped), quiet hours (not urgent: to 06.00 WITA), the day's limit reached (to
-    tomorrow; "your turn" is dropped as `limited`, tomorrow it means nothing)."""
+    """claim_batch for one row (tests, the CLI)."""
+    rows = _claim(Notification.id == row_id, now, 1)
+    return rows[0] if rows else None
+
+
+def claim_batch(owner: str, now: dt.datetime, limit: int = 50) -> list[Notification]:
+    """Take up to `limit` due rows of `owner` for sending, in one transaction: a lease
+    by conditional update (SKIP LOCKED on PostgreSQL), so several workers never take one
+    row twice. In the same transaction each row is put off instead when it must wait: a
+    number that said STOP (stopped), quiet hours (not urgent: to 06.00 WITA), the day's
+    limit reached (to tomorrow; "your turn" is dropped as `limited`, tomorrow it means
+    nothing)."""
+    return _claim(Notification.owner == owner, now, limit)
+
+
+def _claim(which, now: dt.datetime, limit: int) -> list[Notification]:
     naive = as_utc_naive(now)
     with write_transaction():
-        row = lock_rows(Notification.select().where(
-            (Notification.id == row_id) & (Notification.status == "pending")
+        rows = list(skip_locked(Notification.select().where(
+            which & (Notification.status == "pending")
             & (Notification.next_attempt_at <= naive)
-            & (Notification.claimed_until.is_null() | (Notification.claimed_until < naive))
-        )).first()
-        if row is None:
-            return None
-        if opted_out(row.phone):
-            _set(row, status="stopped", last_error="nomor membalas BERHENTI")
-            return None
-        if not row.urgent and quiet(now):
-            _set(row, next_attempt_at=as_utc_naive(quiet_ends(now)))
-            return None
+            & (Notification.claimed_until.is_null() | (Notification.claimed_until < naive)))
+            .order_by(Notification.next_attempt_at, Notification.id).limit(limit)))
+        if not rows:
+            return []
+        phones = sorted({r.phone for r in rows})
+        stopped = {p for (p,) in NotifyOptOut.select(NotifyOptOut.phone)
+                   .where(NotifyOptOut.phone.in_(phones)).tuples()}
         today = _day_start(now)
-        used = (Notification.select().where(
-            (Notification.phone == row.phone) & (Notification.id != row.id)
-            & ((Notification.sent_at >= today)
-               | ((Notification.status == "pending")
-                  & (Notification.claimed_until > naive)))).count())
-        if used >= CONFIG["daily_limit"]:
-            if row.urgent:
-                _set(row, status="limited", last_error="batas pesan harian nomor ini")
+        used = dict(Notification.select(Notification.phone, pw.fn.COUNT(Notification.id))
+                    .where(Notification.phone.in_(phones)
+                           & ((Notification.sent_at >= today)
+                              | ((Notification.status == "pending")
+                                 & (Notification.claimed_until > naive))))
+                    .group_by(Notification.phone).tuples())
+        is_quiet = quiet(now)
+        taken = []
+        for row in rows:
+            if row.phone in stopped:
+                _set(row, status="stopped", last_error="nomor membalas BERHENTI")
+            elif not row.urgent and is_quiet:
+                _set(row, next_attempt_at=as_utc_naive(quiet_ends(now)))
+            elif used.get(row.phone, 0) >= CONFIG["daily_limit"]:
+                if row.urgent:
+                    _set(row, status="limited", last_error="batas pesan harian nomor ini")
+                else:
+                    tomorrow = dt.datetime.combine(local_day(now) + dt.timedelta(days=1),
+                                                   QUIET_UNTIL, tzinfo=WITA)
+                    _set(row, next_attempt_at=as_utc_naive(tomorrow),
+                         last_error="batas pesan harian nomor ini; dikirim besok")
             else:
-                tomorrow = dt.datetime.combine(local_day(now) + dt.timedelta(days=1),
-                                               QUIET_UNTIL, tzinfo=WITA)
-                _set(row, next_attempt_at=as_utc_naive(tomorrow),
-                     last_error="batas pesan harian nomor ini; dikirim besok")
-            return None
-        _set(row, claimed_until=naive + LEASE, attempts=row.attempts + 1)
-        row.attempts += 1
-        return row
+                used[row.phone] = used.get(row.phone, 0) + 1
+                row.attempts += 1
+                taken.append(row)
+        lease = naive + LEASE
+        for chunk in pw.chunked([r.id for r in taken], 500):
+            (Notification.update(claimed_until=lease, attempts=Notification.attempts + 1)
+             .where(Notification.id.in_(chunk)).execute())
+        return taken
 
 
 def _set(row: Notification, **fields) -> None:
     Notification.update(**fields).where(Notification.id == row.id).execute()
-
-
-def record_sent(row: Notification, channel: str, gateway_ref: str, now: dt.datetime) -> None:
-    with write_transaction():
-        (Notification.update(status="sent", channel=channel, sent_at=as_utc_naive(now),
-                             claimed_until=None, gateway_ref=(gateway_ref or "")[:80],
-                             last_error="")
-         .where((Notification.id == row.id) & (Notification.status == "pending")).execute())
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -480,18 +495,44 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(3600.0, CONFIG["retry_seconds"] * 2 ** max(0, attempts - 1)))
 
 
+def record_outcomes(outcomes: list[tuple], now: dt.datetime) -> dict:
+    """What became of a batch, in one transaction. Each outcome is (row, what, channel,
+    detail): `sent` (detail: the gateway's reference), `retry` / `failed` (detail: the
+    error; `retry` turns into `failed` after max_attempts; then the supervisor sees it),
+    `released` (not tried: the lease is given back and the try does not count)."""
+    naive = as_utc_naive(now)
+    counts = {"sent": 0, "retry": 0, "failed": 0, "released": 0}
+    pending = Notification.status == "pending"
+    with write_transaction():
+        for row, what, channel, detail in outcomes:
+            if what == "sent":
+                (Notification.update(status="sent", channel=channel, sent_at=naive,
+                                     claimed_until=None, gateway_ref=(detail or "")[:80],
+                                     last_error="")
+                 .where((Notification.id == row.id) & pending).execute())
+            elif what == "released":
+                (Notification.update(claimed_until=None, attempts=Notification.attempts - 1)
+                 .where((Notification.id == row.id) & pending).execute())
+            else:
+                if what == "retry" and row.attempts >= CONFIG["max_attempts"]:
+                    what = "failed"
+                (Notification.update(status="failed" if what == "failed" else "pending",
+                                     channel=channel, claimed_until=None,
+                                     last_error=str(detail)[:500],
+                                     next_attempt_at=naive + retry_delay(row.attempts))
+                 .where((Notification.id == row.id) & pending).execute())
+            counts[what] += 1
+    return counts
+
+
+def record_sent(row: Notification, channel: str, gateway_ref: str, now: dt.datetime) -> None:
+    record_outcomes([(row, "sent", channel, gateway_ref)], now)
+
+
 def record_failure(row: Notification, channel: str, error: str, now: dt.datetime,
                    final: bool = False) -> str:
-    """A try that failed: retry later (backoff), or `failed` for good (the gateway
-    refused it, or too many tries): shown to the supervisor with the reason."""
-    naive = as_utc_naive(now)
-    final = final or row.attempts >= CONFIG["max_attempts"]
-    with write_transaction():
-        (Notification.update(status="failed" if final else "pending", channel=channel,
-                             claimed_until=None, last_error=error[:500],
-                             next_attempt_at=naive + retry_delay(row.attempts))
-         .where((Notification.id == row.id) & (Notification.status == "pending")).execute())
-    return "failed" if final else "retry"
+    counts = record_outcomes([(row, "failed" if final else "retry", channel, error)], now)
+    return "failed" if counts["failed"] else "retry"
 
 
 # --- the gateway's callbacks ---------------------------------------------------------------
@@ -584,7 +625,6 @@ def _visible(user: User):
 
 
 def raise_forbidden():
-    from ..errors import Forbidden
     raise Forbidden("Hanya pengawas lokasi atau admin.")
 
 

@@ -164,7 +164,10 @@ def send_due(channels: list, now: dt.datetime, limit: int = 50,
     counts = {"sent": 0, "retry": 0, "failed": 0}
     if not channels:
         return counts
-    rows = rules.claim_batch(owner or this_node_sends(), now, limit)
+    # the lease outlasts the batch even if every message took the whole timeout
+    longest = max(getattr(c, "timeout", 20.0) for c in channels) * len(channels)
+    rows = rules.claim_batch(owner or this_node_sends(), now, limit,
+                             dt.timedelta(seconds=60 + limit * longest))
     outcomes = []
     for index, row in enumerate(rows):
         what, channel, detail = try_channels(row, channels)
@@ -344,4 +347,5 @@ def register_commands(group):
                        f"failed {counts['failed']}")
             if not loop:
                 break
-            time.sleep(interval)
+            if counts["retry"] or counts["sent"] + counts["failed"] == 0:
+                time.sleep(interval)  # nothing more due now, or the gateway asked to wait

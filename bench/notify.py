@@ -5,11 +5,13 @@ same without them (baseline measured first, on the same server, in the same run)
     .venv/bin/python bench/notify.py                       # make run's defaults
     .venv/bin/python bench/notify.py --messages 2000 --gateway-ms 20
     .venv/bin/python bench/notify.py --database-url postgresql://...   # a throwaway db
+    .venv/bin/python bench/notify.py --separate   # the sender as `flask mpp notify --loop`
 
 The server is tests/servers.py's gunicorn (all-in-one, the demo data, RATE_LIMITS=off,
 the product's WEB_CONCURRENCY and GUNICORN_THREADS) with NOTIFY_WHATSAPP_URL pointing
 at tests/fake_gateway.py's HTTP server in this process (it records each request and
-answers 200 after --gateway-ms). Phases:
+answers 200 after --gateway-ms). The sender is the workers' thread, or with --separate
+its own process (NOTIFY_SENDER_THREAD=off and `flask mpp notify --loop`). Phases:
 
 - baseline: TICKETS kiosk tickets, one after another (`POST /api/v1/sites/<site>/
   tickets`), their latency; nothing queued;
@@ -25,6 +27,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from app.config import SETTINGS  # noqa: E402
 from tests.fake_gateway import FakeGateway  # noqa: E402
-from tests.servers import Server  # noqa: E402
+from tests.servers import VENV_BIN, Server  # noqa: E402
 
 SITE, SERVICE = "tabang", "ADM-KTP"
 
@@ -102,6 +105,8 @@ def main():
     parser.add_argument("--database-url", default="",
                         help="run against this (throwaway) database instead of SQLite")
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--separate", action="store_true",
+                        help="send from a `flask mpp notify --loop` process, not the workers")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="mpp-bench-notify-"))
@@ -111,9 +116,18 @@ def main():
                "NOTIFY_WHATSAPP_URL": gateway.url, "NOTIFY_DAILY_LIMIT": "1000"}
         if args.database_url:
             env["DATABASE_URL"] = args.database_url
+        if args.separate:
+            env["NOTIFY_SENDER_THREAD"] = "off"
+        loop = None
         server = Server(data_dir, workers=args.workers, threads=args.threads, env=env)
         try:
             server.start()
+            if args.separate:
+                loop = subprocess.Popen(
+                    [str(VENV_BIN / "flask"), "--app", "wsgi", "mpp", "notify", "--loop",
+                     "--interval", "0.5"], cwd=ROOT, env=server.env,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            print(f"sender: {'flask mpp notify --loop' if args.separate else 'worker thread'}")
             print(f"gunicorn: {args.workers} workers x {args.threads} threads, "
                   f"{os.cpu_count()} CPUs, database: {args.database_url or 'SQLite'}, "
                   f"gateway answers after {args.gateway_ms:g} ms")
@@ -131,6 +145,9 @@ def main():
             elapsed = time.perf_counter() - start
             log = server.log()
         finally:
+            if loop is not None:
+                loop.terminate()
+                loop.wait(timeout=15)
             server.stop()
             shutil.rmtree(data_dir, ignore_errors=True)
         delivered, requests_seen = len(gateway.delivered), len(gateway.requests)

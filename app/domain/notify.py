@@ -430,17 +430,19 @@ def claim(row_id: int, now: dt.datetime) -> Notification | None:
     return rows[0] if rows else None
 
 
-def claim_batch(owner: str, now: dt.datetime, limit: int = 50) -> list[Notification]:
+def claim_batch(owner: str, now: dt.datetime, limit: int = 50,
+                lease: dt.timedelta = LEASE) -> list[Notification]:
     """Take up to `limit` due rows of `owner` for sending, in one transaction: a lease
     by conditional update (SKIP LOCKED on PostgreSQL), so several workers never take one
     row twice. In the same transaction each row is put off instead when it must wait: a
     number that said STOP (stopped), quiet hours (not urgent: to 06.00 WITA), the day's
     limit reached (to tomorrow; "your turn" is dropped as `limited`, tomorrow it means
-    nothing)."""
-    return _claim(Notification.owner == owner, now, limit)
+    nothing). `lease` must outlast sending the whole batch."""
+    return _claim(Notification.owner == owner, now, limit, lease)
 
 
-def _claim(which, now: dt.datetime, limit: int) -> list[Notification]:
+def _claim(which, now: dt.datetime, limit: int,
+           lease: dt.timedelta = LEASE) -> list[Notification]:
     naive = as_utc_naive(now)
     with write_transaction():
         rows = list(skip_locked(Notification.select().where(
@@ -479,9 +481,8 @@ def _claim(which, now: dt.datetime, limit: int) -> list[Notification]:
                 used[row.phone] = used.get(row.phone, 0) + 1
                 row.attempts += 1
                 taken.append(row)
-        lease = naive + LEASE
         for chunk in pw.chunked([r.id for r in taken], 500):
-            (Notification.update(claimed_until=lease, attempts=Notification.attempts + 1)
+            (Notification.update(claimed_until=naive + lease, attempts=Notification.attempts + 1)
              .where(Notification.id.in_(chunk)).execute())
         return taken
 

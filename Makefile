@@ -23,9 +23,10 @@ run: setup
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 # Chromium (Debian's) for the browser tests; espeak-ng for a smoother board voice (without it
-# the board joins the word clips shipped in boards/clips/).
+# the board joins the word clips shipped in boards/clips/); gammu and gammu-smsd for the
+# hall's SMS modem (tests use Gammu's dummy phone driver).
 browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng poppler-utils)
+	@(command -v chromium && command -v gammu-smsd-inject) >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium espeak-ng poppler-utils gammu gammu-smsd)
 
 test: venv browser lint test-core test-postgres
 

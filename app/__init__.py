@@ -53,6 +53,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import centre_link
     centre_link.init_app(app)
 
+    from . import notify as notify_sender
+    notify_sender.configure(app)
+
     import boards.setup
     boards.setup.init_app(app)
 
@@ -66,6 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         dashboard,
         kiosk,
         monthly_report,
+        notify,
         pages,
         printers,
         reports,
@@ -75,7 +79,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .views import boards as board_views
     for blueprint in (api.bp, kiosk.bp, console.bp, pages.bp, booking.bp, booking.api_bp,
                       printers.bp, cases_api.bp, cases.bp, board_views.bp, admin.bp,
-                      standards.bp, survey.bp, dashboard.bp, reports.bp, monthly_report.bp):
+                      standards.bp, survey.bp, dashboard.bp, reports.bp, monthly_report.bp,
+                      notify.bp):
         app.register_blueprint(blueprint)
 
     from . import cli

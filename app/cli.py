@@ -207,4 +207,6 @@ def init_app(app):
 
     from .centre_link import register_commands
     register_commands(group)
+    from .notify import register_commands as register_notify_commands
+    register_notify_commands(group)
     app.cli.add_command(group)

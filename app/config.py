@@ -79,6 +79,25 @@ SETTINGS = {
     "PRINT_TIMEOUT_SECONDS": ("5", "connect/send timeout for a network ESC/POS printer"),
     "PRINT_RETRY_MAX_SECONDS": ("60", "longest wait between two tries of a print job"),
     "PRINT_GIVE_UP_MINUTES": ("30", "a print job not sent after this long is marked failed"),
+    "PUBLIC_BASE_URL": ("", "the public address printed in messages to citizens (e.g. "
+                            "https://mpp.kukarkab.go.id)"),
+    "NOTIFY_WHATSAPP_URL": ("", "WhatsApp HTTP gateway endpoint; empty = channel off"),
+    "NOTIFY_WHATSAPP_TOKEN": ("", "bearer token for the WhatsApp gateway"),
+    "NOTIFY_SMS_URL": ("", "SMS HTTP gateway endpoint; empty = channel off"),
+    "NOTIFY_SMS_TOKEN": ("", "bearer token for the SMS gateway"),
+    "NOTIFY_SENDER": ("", "sender name or number the gateways show"),
+    "NOTIFY_GAMMU_CONFIG": ("", "gammu-smsd config file of the hall's GSM modem; empty = "
+                                "channel off"),
+    "NOTIFY_CALLBACK_SECRET": ("", "HMAC key of the gateways' delivery-status and inbound "
+                                   "callbacks; empty = callbacks refused"),
+    "NOTIFY_DAILY_LIMIT": ("5", "most messages one number gets per day (WITA)"),
+    "NOTIFY_TIMEOUT_SECONDS": ("10", "timeout of one request to a gateway"),
+    "NOTIFY_RETRY_SECONDS": ("30", "first wait before retrying a message; doubles per try "
+                                   "(at most an hour)"),
+    "NOTIFY_MAX_ATTEMPTS": ("8", "tries before a message is failed and shown to the "
+                                 "supervisor"),
+    "NOTIFY_SENDER_THREAD": ("on", "on or off: each worker sends notifications in a thread "
+                                   "(when a channel is set)"),
 }
 
 

@@ -40,7 +40,7 @@ from ..models import (
     SiteService,
     SlotCounter,
 )
-from . import appointment_feed, calendar, codes, contact, mail_outbox, queueing
+from . import appointment_feed, calendar, codes, contact, mail_outbox, notify, queueing
 from .nik import mask_nik, validate_nik
 
 CODE_LENGTH = 8  # 32^8 = 2^40 codes
@@ -383,6 +383,7 @@ def book(site: Site, service: Service, day_text, start_text, name, nik, phone, e
         _take_place(site, service, settings, slot)
         appt = _insert(site, service, slot, person, key, secret, now)
         appointment_feed.changed_at_centre(appt, "appointment.booked", now)
+        notify.booking_event(appt, "made", now, format_code(appt.code))
         if person.email:
             _mail(appt, "Konfirmasi janji temu", now, manage_url)
     return Booked(appt, person.warnings)
@@ -461,7 +462,8 @@ def cancel(code_text, nik, now: dt.datetime, secret: str) -> Appointment:
     return appt
 
 
-def _cancel_locked(appt: Appointment, now: dt.datetime, title: str) -> None:
+def _cancel_locked(appt: Appointment, now: dt.datetime, title: str,
+                   reason: str = "") -> None:
     """The one cancellation path: the place freed, the feed row for the hall, the mail."""
     try:
         settings = settings_for(appt.site, appt.service)
@@ -473,6 +475,7 @@ def _cancel_locked(appt: Appointment, now: dt.datetime, title: str) -> None:
     appt.cancelled_at = as_utc_naive(now)
     appt.save()
     appointment_feed.changed_at_centre(appt, "appointment.cancelled", now)
+    notify.booking_event(appt, "cancelled", now, format_code(appt.code), reason)
     if appt.email:
         _mail(appt, title, now, "")
 
@@ -489,7 +492,7 @@ def cancel_by_hall(appointment_id: int, now: dt.datetime, reason: str) -> bool:
     appt = lock_rows(Appointment.select().where(Appointment.id == appointment_id)).get()
     if appt.status != "booked":
         return False
-    _cancel_locked(appt, now, f"Janji temu dibatalkan: {reason}")
+    _cancel_locked(appt, now, f"Janji temu dibatalkan: {reason}", reason or "-")
     return True
 
 
@@ -520,6 +523,7 @@ def reschedule(code_text, nik, day_text, start_text, now: dt.datetime, secret: s
         appt.reschedules += 1
         appt.save()
         appointment_feed.changed_at_centre(appt, "appointment.rescheduled", now)
+        notify.booking_event(appt, "moved", now, format_code(appt.code))
         if appt.email:
             _mail(appt, "Janji temu diubah", now, manage_url)
     return appt

@@ -31,7 +31,7 @@ from ..models import (
     Ticket,
     User,
 )
-from . import accounts, audit, calendar, codes, link_rows, queueing
+from . import accounts, audit, calendar, codes, link_rows, notify, queueing
 from . import nik as nik_rules
 
 STATUSES = {
@@ -261,6 +261,7 @@ def open_case(ticket_id: str, service: Service, applicant: dict, requirements,
             _centre_change(case, "forwarded", naive, note="Diterima langsung di MPP Induk")
         else:
             _outbox(case, "case.opened", case_payload(case, [event]), naive)
+        notify.case_event(case, "received", event.uid, now)
     return case
 
 
@@ -318,6 +319,7 @@ def _centre_change(case: Case, status: str, naive: dt.datetime, note: str = "",
     case.save(only=[Case.status, Case.updated_at, Case.missing])
     event = _event(case, status, naive, note=note, missing=case.missing, by=by,
                    place="central", uid=uid)
+    notify.case_event(case, status, event.uid, naive)
     if link_rows.role() == "central":
         link_rows.feed(case.site_id, "case.status", {"tracking_code": case.tracking_code,
                                            "event": event_payload(event)}, naive)

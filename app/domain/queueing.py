@@ -288,6 +288,10 @@ def _require_open(state: calendar.Availability, source: str) -> None:
         raise Conflict(state.message, code=state.code, status=status)
 
 
+# Called inside a call's transaction with (site id, now): "your turn is near" (notify).
+CALL_HOOKS = []
+
+
 def call_next(counter: Counter, now: dt.datetime,
               by: Actor | str | None = None) -> Ticket | None:
     """The oldest eligible waiting ticket for the counter's services, or None."""
@@ -324,6 +328,8 @@ def call_next(counter: Counter, now: dt.datetime,
         ticket = Ticket.get_by_id(ticket.id)
         _record(ticket, "called", now, counter, by)
         _publish(counter.site, "call", ticket, counter, now)
+        for hook in CALL_HOOKS:
+            hook(counter.site_id, now)
     return ticket
 
 

@@ -18,6 +18,7 @@ dates.
 - printing: Kiosk, PrintJob
 - devices: BoardDevice, BoardPairing
 - mail: MailMessage
+- notify: Notification, NotifyOptOut, NotifyTemplate, TicketWatch, NotifyNonce
 - ratelimit: RateCounter
 - survey: SurveyResponse
 - visits: VisitFact, VisitDay, VisitCursor, HallPulse
@@ -50,6 +51,7 @@ from .forwarding import (
     SyncState,
 )
 from .mail import MailMessage
+from .notify import Notification, NotifyNonce, NotifyOptOut, NotifyTemplate, TicketWatch
 from .printing import Kiosk, PrintJob
 from .queue import NumberSequence, Ticket, TicketEvent
 from .ratelimit import RateCounter
@@ -61,8 +63,9 @@ __all__ = [
     "BookingSetting", "Case",
     "CaseAttachment", "CaseEvent", "CaseUpdate", "CatalogueVersion", "Closure", "Counter",
     "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "HallPulse", "HallState",
-    "InboxMessage", "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "NumberSequence",
+    "InboxMessage", "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "Notification",
+    "NotifyNonce", "NotifyOptOut", "NotifyTemplate", "NumberSequence",
     "OpeningWindow", "PrintJob", "RateCounter", "Service", "Site", "SiteService", "StaffSession",
     "SlotCounter", "SurveyResponse", "SyncKey", "SyncNonce", "SyncState", "Ticket",
-    "TicketEvent", "User", "VisitCursor", "VisitDay", "VisitFact", "random_id",
+    "TicketEvent", "TicketWatch", "User", "VisitCursor", "VisitDay", "VisitFact", "random_id",
 ]

@@ -13,7 +13,9 @@ hall, its operators). Each area is a module of this package on the one blueprint
 - `users`: staff accounts ("Pengguna"), one-time passwords, disable and enable;
 - `catalogue`: agencies, services and their standards, each hall's offer;
 - `hours`: a hall's weekly opening hours;
-- `closures`: a hall's closed days (whole or some services), days off of every hall.
+- `closures`: a hall's closed days (whole or some services), days off of every hall;
+- `notifications`: messages to citizens that failed for good (retry, mark handled) and
+  the admin's message templates with their variables and a preview.
 
 Views stay thin: they parse, call one domain function with `current_actor()` (the
 audit trail's who and from where), and render `templates/admin/`.
@@ -28,6 +30,7 @@ from . import (  # noqa: F401  (importing each area registers its routes on `bp`
     halls,
     home,
     hours,
+    notifications,
     users,
 )
 from .shell import bp

@@ -38,14 +38,17 @@ def when_ready(server):
 def post_worker_init(worker):
     """Background work of each worker process: board and console websockets close
     ("going away") as soon as the worker is asked to stop; the print-queue thread
-    (PRINT_WORKER=on); in a hall or all-in-one, the sync sender. Leases in the database
+    (PRINT_WORKER=on); in a hall or all-in-one, the sync sender; the daily backup
+    (app/backup.py, one worker at a time by a file lock). Leases in the database
     keep workers from sending a print job or a forwarding message twice."""
+    from app.backup import start_scheduler
     from app.centre_link import start_sender
     from app.printing.worker import start_background
     from boards.setup import attach_worker
     attach_worker(worker)
     start_background(worker.wsgi)
     start_sender(worker.wsgi)
+    start_scheduler(worker.wsgi)  # the daily backup; marks DATA_DIR as served
 
 
 def worker_exit(server, worker):

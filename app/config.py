@@ -61,6 +61,14 @@ SETTINGS = {
     "SYNC_SENDER": ("on", "on or off: the background sender in site and all-in-one workers"),
     "SESSION_IDLE_MINUTES": ("30", "console sessions end after this much inactivity"),
     "SESSION_MAX_HOURS": ("10", "console sessions end this long after login"),
+    "BACKUP_DIR": ("", "where `mpp backup` and the daily run put archives; empty = "
+                   "DATA_DIR/backups"),
+    "BACKUP_KEEP_DAYS": ("14", "archives older than this many days are removed (the newest "
+                               "is always kept)"),
+    "BACKUP_TIMES": ("12:00,16:30", "WITA times of the automatic backup each day "
+                                    "(comma-separated)"),
+    "BACKUP_AUTO": ("on", "on or off: the server makes the daily backups by itself "
+                          "(SQLite boxes)"),
     "LOG_LEVEL": ("INFO", "logging level"),
     "TRUSTED_PROXIES": ("0", "reverse proxies in front (X-Forwarded-* are trusted from them)"),
     "PRINT_WORKER": ("on", "on or off: a print-queue worker thread in each gunicorn worker"),

@@ -172,7 +172,8 @@ def test_daily_backup_by_itself_once_with_two_workers(tmp_path):
     """Two gunicorn workers, the 08:00 slot already past at 09:00: exactly one archive,
     made by one worker; and `restore` refuses while this server holds the DATA_DIR."""
     data = tmp_path / "hall"
-    with Server(data, workers=2, threads=4, env={"BACKUP_TIMES": "08:00"}) as server:
+    with Server(data, workers=2, threads=4, env={"BACKUP_TIMES": "08:00",
+                                                           "BACKUP_AUTO": "on"}) as server:
         found = wait_for(lambda: backup.archives(data / "backups"), timeout=60)
         assert len(found) == 1
         time.sleep(12)  # both workers have looked again by now (first look within 7 s)

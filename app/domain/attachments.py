@@ -93,7 +93,7 @@ def _reencode(image: Image.Image, kind: str) -> bytes:
 PDF_FORBIDDEN_KEYS = {"/JS", "/JavaScript", "/AA", "/EmbeddedFiles", "/EmbeddedFile", "/EF",
                       "/XFA", "/RichMedia", "/RichMediaContent"}
 PDF_FORBIDDEN_ACTIONS = {"/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/GoToE",
-                         "/Rendition", "/RichMediaExecute", "/SetOCGState"}
+                         "/Rendition", "/RichMediaExecute"}
 PDF_FORBIDDEN_ANNOTATIONS = {"/FileAttachment", "/RichMedia", "/Screen", "/Movie", "/Sound"}
 # Also looked for in the raw bytes, which reaches objects no reference leads to. Only long
 # names: "/JS" or "/XFA" turn up by chance in a scan's compressed image data.

@@ -39,8 +39,10 @@ def post_worker_init(worker):
     """Background work of each worker process: board and console websockets close
     ("going away") as soon as the worker is asked to stop; the print-queue thread
     (PRINT_WORKER=on); in a hall or all-in-one, the sync sender; where a notification
-    channel is set, the notification sender. Leases in the database
+    channel is set, the notification sender; the daily backup (app/backup.py, one
+    worker at a time by a file lock). Leases in the database
     keep workers from sending a print job or a forwarding message twice."""
+    from app.backup import start_scheduler
     from app.centre_link import start_sender
     from app.notify import start_sender as start_notify_sender
     from app.printing.worker import start_background
@@ -49,6 +51,7 @@ def post_worker_init(worker):
     start_background(worker.wsgi)
     start_sender(worker.wsgi)
     start_notify_sender(worker.wsgi)
+    start_scheduler(worker.wsgi)  # the daily backup; marks DATA_DIR as served
 
 
 def worker_exit(server, worker):

@@ -205,6 +205,53 @@ def init_app(app):
             worker.stop()
 
 
+    @group.command("backup")
+    @with_appcontext
+    def backup_command():
+        """Copy this box's database, uploads and key into BACKUP_DIR now (safe while the
+        server runs), then remove copies older than BACKUP_KEEP_DAYS."""
+        from . import backup
+        try:
+            archive = backup.make_backup(current_app, current_app.clock.now())
+        except backup.BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(backup.describe(archive))
+        for path in backup.prune(current_app, current_app.clock.now()):
+            click.echo(f"removed {path.name}")
+
+    @group.command("restore")
+    @click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--force", is_flag=True,
+                  help="Restore even though a server holds this DATA_DIR.")
+    @click.option("--skip-numbers", default=100, show_default=True,
+                  type=click.IntRange(0, 5000),
+                  help="When the copy is from today, today's ticket numbers jump past "
+                       "those given after the copy: by as many as the copy had given, "
+                       "and at least this many.")
+    @with_appcontext
+    def restore_command(archive, force, skip_numbers):
+        """Bring a copy made by `mpp backup` back into this DATA_DIR (the server stopped);
+        what was there is kept in DATA_DIR/before-restore-<time>/."""
+        from . import backup
+        now = current_app.clock.now()
+        try:
+            manifest = backup.restore_files(current_app, archive, force, now)
+        except backup.BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        for name in migrate():
+            click.echo(f"applied {name}")
+        result = backup.after_restore(manifest, now, skip_numbers)
+        click.echo(f"restored {archive.name} (made {manifest['created_at']}): database "
+                   f"{manifest['database']['size']} bytes, integrity ok, "
+                   f"{manifest['restored_attachments']} attachments, "
+                   f"{manifest['outbox_pending']} messages waiting for the centre")
+        if result["sequences_skipped"]:
+            click.echo(f"today's numbers of {result['sequences_skipped']} sequences jump "
+                       f"past the copy's last (twice as far, at least {result['skip']} on), "
+                       "over the numbers given after the copy")
+        if manifest["kept_aside"]:
+            click.echo(f"the previous files are in {manifest['kept_aside']}")
+
     from .centre_link import register_commands
     register_commands(group)
     from .notify import register_commands as register_notify_commands

@@ -73,6 +73,14 @@ SETTINGS = {
     "SESSION_MAX_HOURS": ("10", "console sessions end this long after login"),
     "TOKEN_LIFETIME_HOURS": ("12", "API bearer tokens expire this long after they are "
                              "issued (POST /api/v1/auth/logout ends one sooner)"),
+    "BACKUP_DIR": ("", "where `mpp backup` and the daily run put archives; empty = "
+                   "DATA_DIR/backups"),
+    "BACKUP_KEEP_DAYS": ("14", "archives older than this many days are removed (the newest "
+                               "is always kept)"),
+    "BACKUP_TIMES": ("12:00,16:30", "WITA times of the automatic backup each day "
+                                    "(comma-separated)"),
+    "BACKUP_AUTO": ("on", "on or off: the server makes the daily backups by itself "
+                          "(SQLite boxes)"),
     "LOG_LEVEL": ("INFO", "logging level"),
     "TRUSTED_PROXIES": ("0", "reverse proxies in front (X-Forwarded-* are trusted from them)"),
     "PRINT_WORKER": ("on", "on or off: a print-queue worker thread in each gunicorn worker"),

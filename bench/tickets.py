@@ -148,7 +148,8 @@ def main():
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="mpp-bench-"))
-    env = {"RATE_LIMITS": "off", "ACCESS_LOG": "off", "LOG_LEVEL": "WARNING"}
+    env = {"RATE_LIMITS": "off", "ACCESS_LOG": "off", "LOG_LEVEL": "WARNING",
+           "BACKUP_AUTO": "off"}
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
     server = Server(data_dir, workers=args.workers, threads=args.threads, env=env)

@@ -150,11 +150,12 @@ def update_board(site: Site, now: dt.datetime, actor=None,
     `board.update`, in the change's transaction."""
     from app import events
     from app.db import write_transaction
+    from app.domain import plaintext
     from app.errors import Invalid
 
     changes = {}
     if running_text is not None:
-        running_text = " ".join(running_text.split())
+        running_text = plaintext.single_line(running_text, "text", "Teks berjalan")
         if len(running_text) > 500:
             raise Invalid("Teks berjalan paling banyak 500 karakter.", code="invalid_field",
                           field="text")

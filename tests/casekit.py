@@ -47,6 +47,22 @@ def pdf_bytes():
     return out.getvalue()
 
 
+def big_pdf_bytes(megabytes=1.5):
+    """A real PDF over `megabytes` (a page with an image of noise, which no compression
+    shrinks)."""
+    import os
+
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+    side = int((megabytes * 1024 * 1024 / 3) ** 0.5) + 16
+    noise = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+    out = io.BytesIO()
+    c = canvas.Canvas(out)
+    c.drawImage(ImageReader(noise), 10, 10, width=500, height=500)
+    c.save()
+    return out.getvalue()
+
+
 def bomb_png(side=20000):
     """A PNG declaring side x side pixels (400 MP for 20000) in a few hundred bytes."""
     import struct

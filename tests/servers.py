@@ -32,7 +32,9 @@ class Server:
         self.env = {**os.environ, "DATA_DIR": str(self.data_dir), "PORT": str(self.port),
                     "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers),
                     "GUNICORN_THREADS": str(threads), "MPP_CLOCK_START": OPEN_MONDAY,
-                    "RATE_LIMITS": "off", "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
+                    "RATE_LIMITS": "off", "PYTHONDONTWRITEBYTECODE": "1",
+                    "BACKUP_AUTO": "off",  # the daily copy is tested on its own
+                    **(env or {})}
         self.setup = setup
         self.process = None
         self.log_path = self.data_dir / "server.log"

@@ -169,9 +169,11 @@ def test_attachment_stored_by_content_with_checksum(db, store, maker, kind):
     data = maker()
     a = attachments.add_attachment(case.tracking_code, "../../etc/passwd.exe", data,
                                    MONDAY_9, user("operator.tabang"), store, 1 << 20)
-    assert a.content_type == kind and a.sha256 == hashlib.sha256(data).hexdigest()
+    stored = attachments.path_of(store, a).read_bytes()
+    assert a.content_type == kind and a.sha256 == hashlib.sha256(stored).hexdigest()
+    assert a.size == len(stored)
     assert a.original_name == "passwd.exe" and "/" not in a.stored_name
-    assert attachments.path_of(store, a).read_bytes() == data
+    assert stored == data or kind == "image/jpeg"  # a JPEG is re-encoded from its pixels
     assert attachments.path_of(store, a).resolve().is_relative_to(store.resolve())
     kinds = [m.kind for m in ForwardingMessage.select().order_by(ForwardingMessage.id)]
     assert kinds == ["case.opened", "case.attachment"]

@@ -12,7 +12,7 @@ from app.db import database
 from app.domain import link_rows
 from app.models import Case, ForwardingMessage, InboxMessage
 
-from .casekit import NIK, bomb_png, pdf_bytes, png_bytes
+from .casekit import NIK, big_pdf_bytes, bomb_png, png_bytes
 from .conftest import Api
 from .pages import logged_in
 
@@ -110,7 +110,7 @@ def upload(api, code, data, name="scan.png"):
 
 def test_upload_and_download(operator, client):
     code, _ = open_case(operator)
-    big_pdf = pdf_bytes()[:-6] + b" " * (1536 * 1024) + b"\n%%EOF\n"  # over the 1 MB cap
+    big_pdf = big_pdf_bytes()  # over the 1 MB cap
     r = upload(operator, code, big_pdf, "<script>.pdf")
     assert r.status_code == 201, r.json
     r = upload(operator, code, png_bytes(), "../../x.png")
@@ -347,7 +347,7 @@ def test_html_upload_above_the_global_cap_with_csrf(app, client, operator):
     app.config["WTF_CSRF_ENABLED"] = True
     page = client.get(f"/loket/berkas/{code}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    big_pdf = pdf_bytes()[:-6] + b" " * (1536 * 1024) + b"\n%%EOF\n"
+    big_pdf = big_pdf_bytes()
     body, content_type = multipart(big_pdf, "scan.pdf")
     r = client.post(f"/loket/berkas/{code}/lampiran", data=body, content_type=content_type,
                     headers={"X-CSRFToken": token, "HX-Request": "true"})

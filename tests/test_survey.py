@@ -26,8 +26,12 @@ def finished_ticket(site_code="tabang"):
 
 def test_one_sheet_per_finished_ticket(db):
     ticket = finished_ticket()
+    with pytest.raises(Invalid) as hostile:  # refused, not silently cleaned (issue 13)
+        survey.submit(site(), None, GOOD, MONDAY_9, ticket_id=ticket.id,
+                      comment="Antrean\x00 cepat \u202e", profile={"sex": "P"})
+    assert hostile.value.code == "invalid_characters"
     sheet = survey.submit(site(), None, GOOD, MONDAY_9, ticket_id=ticket.id,
-                          comment="Antrean\x00 cepat \u202e", profile={"sex": "P"})
+                          comment=" Antrean cepat\n", profile={"sex": "P"})
     assert sheet.service.code == "ADM-KTP" and sheet.answers["U8"] == 2
     assert sheet.comment == "Antrean cepat" and sheet.profile == {"sex": "P"}
     with pytest.raises(Conflict) as again:

@@ -1,6 +1,9 @@
 """Attachments of a case: scans and photos (PDF, JPEG, PNG), recognised by their content,
 never by their name; stored under DATA_DIR/attachments with a generated name and their
-SHA-256; images checked against decompression bombs before they are accepted."""
+SHA-256. A PDF is parsed (pypdf) and refused when it is not one or when it carries
+JavaScript, actions, embedded files or media; an image is decoded whole (decompression
+bombs and truncated files refused) and stored re-encoded from its pixels, so no EXIF
+(GPS) or other metadata or trailing bytes reach the disk or the centre."""
 import datetime as dt
 import hashlib
 import io
@@ -10,7 +13,10 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageOps
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from ..clock import as_utc_naive
 from ..db import write_transaction
@@ -42,8 +48,9 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def _check_image(data: bytes) -> None:
-    """Refuse images whose declared size would explode when decoded, and broken ones."""
+def _decode_image(data: bytes) -> Image.Image:
+    """The image fully decoded (a truncated or broken file fails here, not in a viewer),
+    turned upright by its EXIF orientation; refused when its size would explode."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -51,7 +58,10 @@ def _check_image(data: bytes) -> None:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
                     raise Invalid("Gambar terlalu besar (resolusi).", code="image_too_large")
-                image.verify()
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+                upright.load()
+                return upright
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise Invalid("Gambar terlalu besar (resolusi).", code="image_too_large") from None
     except Invalid:
@@ -60,13 +70,121 @@ def _check_image(data: bytes) -> None:
         raise Invalid("Gambar rusak atau tidak dapat dibaca.", code="invalid_file") from None
 
 
+def _reencode(image: Image.Image, kind: str) -> bytes:
+    """The pixels alone in a fresh file: no EXIF (GPS, camera, owner), no comments or
+    text chunks, no trailing bytes; the colour profile kept so colours stay true."""
+    out = io.BytesIO()
+    icc = image.info.get("icc_profile")
+    extra = {"icc_profile": icc} if icc else {}
+    image.info = {}  # Pillow writes a JPEG comment, XMP or PNG text it finds here
+    if kind == "image/jpeg":
+        if image.mode not in ("L", "RGB", "CMYK"):
+            image = image.convert("RGB")
+        image.save(out, "JPEG", quality=90, optimize=True, **extra)
+    else:
+        if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
+            image = image.convert("RGBA")
+        image.save(out, "PNG", optimize=False, **extra)
+    return out.getvalue()
+
+
+# Keys that make a PDF act instead of show: scripts, actions run on open or on events,
+# forms that submit or run XFA scripts, embedded files and media.
+PDF_FORBIDDEN_KEYS = {"/JS", "/JavaScript", "/AA", "/EmbeddedFiles", "/EmbeddedFile", "/EF",
+                      "/XFA", "/RichMedia", "/RichMediaContent"}
+PDF_FORBIDDEN_ACTIONS = {"/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/GoToE",
+                         "/Rendition", "/RichMediaExecute"}
+PDF_FORBIDDEN_ANNOTATIONS = {"/FileAttachment", "/RichMedia", "/Screen", "/Movie", "/Sound"}
+# Also looked for in the raw bytes, which reaches objects no reference leads to. Only long
+# names: "/JS" or "/XFA" turn up by chance in a scan's compressed image data.
+_PDF_RAW_MARKERS = (b"/JavaScript", b"/EmbeddedFile", b"/Launch", b"/RichMedia")
+_PDF_LIMIT = 200_000  # objects walked; a scan has a few hundred
+
+
+def _pdf_refuse(message: str, code: str = "unsafe_pdf"):
+    raise Invalid(message, code=code)
+
+
+def _walk_pdf(root) -> None:
+    """Every object reachable from the trailer, indirect references resolved once;
+    refused at the first key, action or annotation that is not plain content."""
+    seen: set = set()
+    stack = [root]
+    walked = 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IndirectObject):
+            ref = (item.idnum, item.generation)
+            if ref in seen:
+                continue
+            seen.add(ref)
+            item = item.get_object()
+        walked += 1
+        if walked > _PDF_LIMIT:
+            _pdf_refuse("PDF terlalu rumit untuk diperiksa.", code="invalid_file")
+        if isinstance(item, DictionaryObject):  # a stream is one too
+            keys = set(item.keys())
+            if keys & PDF_FORBIDDEN_KEYS:
+                bad = sorted(keys & PDF_FORBIDDEN_KEYS)[0]
+                what = "lampiran di dalamnya" if "Embedded" in bad or bad == "/EF" else \
+                    "JavaScript atau aksi otomatis"
+                _pdf_refuse(f"PDF berisi {what} ({bad}); tidak diterima. Cetak ulang "
+                            "sebagai PDF biasa atau pindai dokumennya.")
+            if item.get("/S") in PDF_FORBIDDEN_ACTIONS:
+                _pdf_refuse(f"PDF berisi aksi {item.get('/S')}; tidak diterima. Cetak ulang "
+                            "sebagai PDF biasa atau pindai dokumennya.")
+            if item.get("/Subtype") in PDF_FORBIDDEN_ANNOTATIONS:
+                _pdf_refuse(f"PDF berisi anotasi {item.get('/Subtype')} (lampiran atau "
+                            "media); tidak diterima.")
+            stack.extend(item.values())
+        elif isinstance(item, ArrayObject):
+            stack.extend(item)
+
+
 def _check_pdf(data: bytes) -> None:
-    if b"%%EOF" not in data[-2048:]:
-        raise Invalid("Berkas PDF tidak lengkap atau rusak.", code="invalid_file")
+    """A PDF that parses, has pages, ends at its last %%EOF, and carries no script,
+    action on open or event, embedded file or media. Not-a-PDF (HTML or SVG between a
+    PDF header and trailer) fails the parse."""
+    end = data.rstrip(b"\x00\t\n\f\r ")
+    if not end.endswith(b"%%EOF"):
+        _pdf_refuse("Berkas PDF tidak lengkap, rusak, atau berisi data lain di belakangnya.",
+                    code="invalid_file")
+    if any(marker in data for marker in _PDF_RAW_MARKERS):
+        _pdf_refuse("PDF berisi JavaScript, aksi otomatis atau lampiran di dalamnya; tidak "
+                    "diterima. Cetak ulang sebagai PDF biasa atau pindai dokumennya.")
+    head = data[:1024].lower()
+    if any(tag in head for tag in (b"<html", b"<svg", b"<script", b"<!doctype", b"<?xml")):
+        _pdf_refuse("Berkas ini bukan PDF (berisi HTML/SVG).", code="invalid_file")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            _pdf_refuse("PDF terkunci kata sandi; kirim tanpa kata sandi.",
+                        code="encrypted_pdf")
+        if len(reader.pages) < 1:
+            raise PdfReadError("no pages")
+        _walk_pdf(reader.trailer)
+    except Invalid:
+        raise
+    except Exception:  # pypdf raises many kinds (PdfReadError, ValueError...) on bad input
+        _pdf_refuse("Berkas ini bukan PDF yang sah atau rusak.", code="invalid_file")
 
 
 def check_content(data: bytes, max_bytes: int) -> str:
-    """The accepted content type, or an error a person understands."""
+    """The accepted content type, or an error a person understands. Checks only (the
+    centre checks again what a hall forwards, which is already clean)."""
+    return _checked(data, max_bytes)[0]
+
+
+def clean_content(data: bytes, max_bytes: int) -> tuple[str, bytes]:
+    """The accepted content type and the bytes to store: a PDF as sent (parsed and found
+    inert), an image re-encoded from its pixels without metadata."""
+    kind, image = _checked(data, max_bytes)
+    if image is None:
+        return kind, data
+    return kind, _reencode(image, kind)
+
+
+def _checked(data: bytes, max_bytes: int) -> tuple[str, Image.Image | None]:
     if not data:
         raise Invalid("Berkas kosong.", code="empty_file")
     if len(data) > max_bytes:
@@ -76,9 +194,8 @@ def check_content(data: bytes, max_bytes: int) -> str:
         raise Invalid("Hanya PDF, JPEG atau PNG yang diterima.", code="unsupported_file")
     if kind == "application/pdf":
         _check_pdf(data)
-    else:
-        _check_image(data)
-    return kind
+        return kind, None
+    return kind, _decode_image(data)
 
 
 def display_name(filename) -> str:
@@ -120,7 +237,7 @@ def add_attachment(code: str, filename, data: bytes, now: dt.datetime, user: Use
     The file is written first under a fresh name; if the transaction fails it is removed."""
     case = cases.get_case(code)
     cases.require_hall_writer(user, case)
-    kind = check_content(data, max_bytes)
+    kind, data = clean_content(data, max_bytes)
     uid = link_rows.new_uid()
     stored_name = f"{uid}.{KINDS[kind]}"
     digest = hashlib.sha256(data).hexdigest()

@@ -40,7 +40,7 @@ from ..models import (
     SiteService,
     SlotCounter,
 )
-from . import appointment_feed, calendar, codes, contact, mail_outbox, notify, queueing
+from . import appointment_feed, calendar, codes, contact, mail_outbox, notify, plaintext, queueing
 from .nik import mask_nik, validate_nik
 
 CODE_LENGTH = 8  # 32^8 = 2^40 codes
@@ -350,10 +350,11 @@ class Applicant:
 def check_applicant(name, nik, phone, email) -> Applicant:
     if not isinstance(name, str) or not 2 <= len(name.strip()) <= 100:
         raise Invalid("Nama wajib diisi (2-100 huruf).", code="invalid_name", field="name")
+    name = plaintext.single_line(name, "name", "Nama")
     result = validate_nik(nik)
     if not result.ok:
         raise Invalid(result.message, code="invalid_nik", field="nik")
-    return Applicant(" ".join(name.split()), result.nik, contact.normalise_phone(phone),
+    return Applicant(name, result.nik, contact.normalise_phone(phone),
                      contact.normalise_email(email), result.warnings)
 
 

@@ -31,7 +31,7 @@ from ..models import (
     Ticket,
     User,
 )
-from . import accounts, audit, calendar, codes, link_rows, notify, queueing
+from . import accounts, audit, calendar, codes, link_rows, notify, plaintext, queueing
 from . import nik as nik_rules
 
 STATUSES = {
@@ -203,7 +203,9 @@ def _clean_text(value, name: str, max_length: int, required: bool = False) -> st
         return ""
     if not isinstance(value, str) or len(value) > max_length:
         raise Invalid(f"Kolom '{name}' tidak valid.", code="invalid_field", field=name)
-    return " ".join(value.split()) if name != "notes" else value.strip()
+    if name == "notes":
+        return plaintext.multi_line(value, name)
+    return plaintext.single_line(value, name)
 
 
 def _clean_phone(value) -> str:

@@ -38,6 +38,7 @@ from . import (
     catalogue_feed,
     hall_state,
     link_rows,
+    plaintext,
     queueing,
     seed,
 )
@@ -86,7 +87,8 @@ def _text(value, name: str, label: str, max_length: int = 200, required: bool = 
         value = ""
     if not isinstance(value, str):
         raise Invalid(f"{label} harus berupa teks.", code="invalid_field", field=name)
-    value = " ".join(value.split()) if max_length <= 200 else value.strip()
+    value = (plaintext.single_line(value, name, label) if max_length <= 200
+             else plaintext.multi_line(value, name, label))
     if required and not value:
         raise Invalid(f"{label} wajib diisi.", code="missing_field", field=name)
     if len(value) > max_length:
@@ -200,7 +202,8 @@ def _requirements(value) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise Invalid("Persyaratan harus berupa daftar teks.", code="invalid_field",
                       field="requirements")
-    items = [" ".join(v.split()) for v in value if v.strip()]
+    items = [plaintext.single_line(v, "requirements", "Persyaratan")
+             for v in value if v.strip()]
     if len(items) > 40 or any(len(v) > 300 for v in items):
         raise Invalid("Persyaratan paling banyak 40 baris, masing-masing 300 huruf.",
                       code="invalid_field", field="requirements")

@@ -16,7 +16,7 @@ from ..clock import iso
 from ..db import lock_rows, write_transaction
 from ..errors import Conflict, Invalid
 from ..models import Counter, CounterService, Service, Site, SiteService
-from . import audit, hall_state, queueing
+from . import audit, hall_state, plaintext, queueing
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 MAX_NUMBER = 999
@@ -81,7 +81,7 @@ def validate(site: Site, values: dict, existing: Counter | None) -> tuple[dict, 
     elif values.get("code") not in (None, "", existing.code):
         _bad("code", "Kode loket tidak dapat diubah; buat loket baru bila perlu.")
     if existing is None or "name" in values:
-        name = " ".join(str(values.get("name") or "").split())
+        name = plaintext.single_line(str(values.get("name") or ""), "name", "Nama loket")
         if not 1 <= len(name) <= 80:
             _bad("name", "Nama loket wajib diisi (paling banyak 80 karakter).")
         clean["name"] = name

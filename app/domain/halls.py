@@ -18,7 +18,7 @@ from ..clock import iso
 from ..db import write_transaction
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Service, Site, SiteService
-from . import audit, booking, catalogue, catalogue_feed
+from . import audit, booking, catalogue, catalogue_feed, plaintext
 
 CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 REGION = re.compile(r"^64\.02\.\d{2}$")  # Kemendagri: Kutai Kartanegara's kecamatan
@@ -68,7 +68,7 @@ def validate(values: dict, creating: bool) -> dict:
             _bad("code", "Kode lokasi: huruf kecil, angka atau '-', 1-40 karakter, "
                          "tidak diawali atau diakhiri '-' (contoh: kota-bangun).")
         clean["code"] = code
-    name = " ".join(str(values.get("name") or "").split())
+    name = plaintext.single_line(str(values.get("name") or ""), "name", "Nama lokasi")
     if not 3 <= len(name) <= 120:
         _bad("name", "Nama lokasi wajib diisi (3-120 karakter).")
     clean["name"] = name
@@ -81,11 +81,11 @@ def validate(values: dict, creating: bool) -> dict:
         _bad("region_code", "Kode wilayah Kemendagri harus berformat 64.02.NN "
                             "(contoh: 64.02.12).")
     clean["region_code"] = region
-    address = " ".join(str(values.get("address") or "").split())
+    address = plaintext.single_line(str(values.get("address") or ""), "address", "Alamat")
     if len(address) > 200:
         _bad("address", "Alamat paling banyak 200 karakter.")
     clean["address"] = address
-    phone = " ".join(str(values.get("phone") or "").split())
+    phone = plaintext.single_line(str(values.get("phone") or ""), "phone", "Nomor telepon")
     if phone and not PHONE.match(phone):
         _bad("phone", "Nomor telepon tidak valid (angka, spasi, +, -, paling banyak 30).")
     clean["phone"] = phone

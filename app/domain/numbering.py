@@ -7,7 +7,9 @@ locks the row until commit. A failed issue rolls the increment back, so no gaps.
 import datetime as dt
 import sqlite3
 
-from ..db import Param, is_sqlite, prepared
+import peewee as pw
+
+from ..db import Param, is_sqlite, prepared, write_transaction
 from ..models import NumberSequence, Site
 
 
@@ -43,3 +45,15 @@ _UPSERT = prepared(_upsert)
 def _returning_supported() -> bool:
     """PostgreSQL always; SQLite from 3.35 (Debian 12 ships 3.40)."""
     return not is_sqlite() or sqlite3.sqlite_version_info >= (3, 35, 0)
+
+
+def skip_ahead(day: dt.date, at_least: int) -> int:
+    """After a restore from a copy made on `day`, every sequence of that day jumps past
+    the numbers given out after the copy (lost with the box, yet held by citizens and
+    already at the centre): by as many as it had given before the copy, and by at least
+    `at_least`. A001..A150 in the copy goes on at A301. One transaction; returns the
+    sequences moved."""
+    jump = pw.Case(None, [(NumberSequence.last > at_least, NumberSequence.last)], at_least)
+    with write_transaction():
+        return (NumberSequence.update(last=NumberSequence.last + jump)
+                .where(NumberSequence.day == day).execute())

@@ -7,7 +7,6 @@ unique index decides under any concurrency). Only the figures (`figures`) are pu
 the sheets themselves never leave the staff's hands.
 """
 import datetime as dt
-import re
 
 import peewee as pw
 
@@ -15,7 +14,7 @@ from ..clock import as_utc_naive, local_day
 from ..db import database, write_transaction
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Counter, Service, Site, SurveyResponse, Ticket
-from . import calendar, forwarding, ikm, link_rows
+from . import calendar, forwarding, ikm, link_rows, plaintext
 
 KIND = "survey.answered"
 
@@ -25,7 +24,6 @@ PROFILE_CHOICES = {
     "education": ("SD", "SMP", "SMA", "D1-D3", "D4/S1", "S2", "S3"),
     "occupation": ("PNS", "TNI", "POLRI", "Swasta", "Wirausaha", "Lainnya"),
 }
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
 def _profile(value) -> dict | None:
@@ -50,7 +48,7 @@ def _comment(value) -> str:
         return ""
     if not isinstance(value, str):
         raise Invalid("Saran harus berupa teks.", code="invalid_field", field="comment")
-    text = _CONTROL.sub("", value).strip()
+    text = plaintext.multi_line(value, "comment", "Saran")
     if len(text) > 1000:
         raise Invalid("Saran paling banyak 1000 huruf.", code="invalid_field",
                       field="comment")

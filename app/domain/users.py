@@ -25,7 +25,7 @@ from ..clock import as_utc_naive, iso
 from ..db import write_transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import Agency, Site, User
-from . import accounts, audit, hall_state, passwords
+from . import accounts, audit, hall_state, passwords, plaintext
 from .accounts import hash_password
 
 ROLES = ("admin", "supervisor", "operator", "officer")
@@ -158,7 +158,7 @@ def _username(raw: str) -> str:
 
 
 def _name(raw: str | None) -> str:
-    name = " ".join((raw or "").split())
+    name = plaintext.single_line(raw or "", "name", "Nama lengkap")
     if not name:
         raise Invalid("Nama lengkap wajib diisi.", code="missing_field", field="name")
     if len(name) > MAX_NAME:

@@ -8,7 +8,7 @@ import peewee as pw
 from .. import events
 from ..clock import iso
 from ..db import write_transaction
-from ..domain import audit, hall_state
+from ..domain import audit, hall_state, plaintext
 from ..errors import Conflict, Invalid, NotFound
 from ..models import Kiosk, Site
 from ..models.printing import PAPER_WIDTHS, PRINT_MODES, QR_MODES
@@ -65,7 +65,7 @@ def validate(values: dict) -> dict:
     code = str(values.get("code") or "").strip().lower()
     if not CODE.match(code):
         bad("code", "Kode kiosk: huruf kecil, angka atau '-', paling banyak 20.")
-    name = str(values.get("name") or "").strip()
+    name = plaintext.single_line(str(values.get("name") or ""), "name", "Nama kiosk")
     if not 1 <= len(name) <= 80:
         bad("name", "Nama kiosk wajib diisi (paling banyak 80 huruf).")
     mode = values.get("print_mode")

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import peewee as pw
-from werkzeug.security import check_password_hash
 
 from ..clock import as_utc_naive, iso
 from ..db import write_transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import Agency, ApiToken, Site, User
 from . import audit, hall_state, passwords
-from .accounts import hash_password
+from .accounts import hash_password, password_matches
 
 ROLES = ("admin", "supervisor", "operator", "officer")
 ROLE_NAMES = {"admin": "Admin", "supervisor": "Supervisor", "operator": "Operator",
@@ -318,13 +317,13 @@ def change_password(user: User, now: dt.datetime, current: str, new: str, repeat
                     client: str = "") -> None:
     """The account's own password change (forced after a one-time password): the current
     password, the new one twice, the policy, and not the same as before."""
-    if not check_password_hash(user.password_hash, current or ""):
+    if not password_matches(user.password_hash, current or ""):
         raise Invalid("Kata sandi sekarang salah.", code="wrong_password", field="current")
     if new != repeat:
         raise Invalid("Kedua kata sandi baru tidak sama.", code="passwords_differ",
                       field="repeat")
     passwords.check(new, user.username, field="new")
-    if check_password_hash(user.password_hash, new):
+    if password_matches(user.password_hash, new):
         raise Invalid("Kata sandi baru harus berbeda dari yang lama.",
                       code="same_password", field="new")
     password_hash = hash_password(new)

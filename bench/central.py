@@ -45,6 +45,7 @@ import collections
 import http.client
 import json
 import os
+import queue
 import random
 import re
 import selectors
@@ -81,6 +82,7 @@ COUNTER_SERVICES = {
 }
 AIM_CALL_P99_MS = 200.0
 IDLE_WAIT = 0.1  # a caller's pause after a 204 (nobody waiting)
+DEBOUNCE = 0.15  # static/app.js: a burst of events is one refetch
 WARMUP_SECONDS = 3.0
 
 
@@ -318,15 +320,17 @@ class Incoming(Frames):
 class Live:
     """One console or board socket and what it received."""
 
-    def __init__(self, ws, kind, site):
+    def __init__(self, ws, kind, site, cookie=None, counter=None):
         self.ws, self.kind, self.site = ws, kind, site
+        self.cookie, self.counter = cookie, counter  # a console's session and counter
         self.frames = Incoming(ws)
         self.last_seq = None
         self.gaps = 0
         self.snapshots = 1
+        self.due = {}  # refetch -> when (app.js: 150 ms after the last event of a burst)
 
 
-def open_socket(server, kind, site, cookie=None):
+def open_socket(server, kind, site, cookie=None, counter=None):
     path = f"/ws/loket/{site}" if kind == "console" else f"/ws/boards/{site}"
     url = server.url.replace("http://", "ws://") + path
     ws = websocket.WebSocket()
@@ -335,7 +339,7 @@ def open_socket(server, kind, site, cookie=None):
     if snapshot.get("type") != "snapshot":
         raise RuntimeError(f"{kind} {site}: first message {snapshot.get('type')}")
     ws.sock.setblocking(True)
-    live = Live(ws, kind, site)
+    live = Live(ws, kind, site, cookie, counter)
     live.last_seq = snapshot.get("seq")
     return live
 
@@ -348,10 +352,10 @@ def open_all(server, plan, reader, client_threads=8):
     lock = threading.Lock()
 
     def opener(items):
-        for kind, site, username in items:
+        for kind, site, username, counter in items:
             try:
                 cookie = sign_in(server, username) if kind == "console" else None
-                live = open_socket(server, kind, site, cookie)
+                live = open_socket(server, kind, site, cookie, counter)
             except Exception as exc:  # noqa: BLE001 - counted and reported
                 with lock:
                     failures.append(f"{kind} {site}: {exc!r}"[:300])
@@ -368,6 +372,54 @@ def open_all(server, plan, reader, client_threads=8):
     return lives, failures, time.perf_counter() - start
 
 
+class Refetcher:
+    """What a console page does on an event (static/app.js): 150 ms after the last
+    event of a burst, htmx refetches the waiting list (`/loket/<site>/<counter>/antrean`)
+    and, when the event names its counter, its panel; a few client threads do the
+    consoles' requests with each console's own session cookie."""
+
+    def __init__(self, server, consoles, recorder, threads=16):
+        self.server, self.consoles, self.recorder = server, consoles, recorder
+        self.work = queue.Queue()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.scan, daemon=True)]
+        self.threads += [threading.Thread(target=self.fetch, daemon=True)
+                         for _ in range(threads)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def scan(self):
+        while not self.stop.is_set():
+            now = time.perf_counter()
+            for live in self.consoles:
+                for what, when in list(live.due.items()):
+                    if when <= now and live.due.get(what) == when:
+                        del live.due[what]
+                        self.work.put((live, what))
+            self.stop.wait(0.02)
+        for _ in self.threads[1:]:
+            self.work.put(None)
+
+    def fetch(self):
+        client = Client(self.server.port, self.recorder)
+        while True:
+            item = self.work.get()
+            if item is None:
+                break
+            live, what = item
+            client.request(f"console {what}", "GET",
+                           f"/loket/{live.site}/{live.counter}/{what}",
+                           headers={"Cookie": live.cookie, "HX-Request": "true"})
+        client.close()
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(60)
+
+
 class Reader(threading.Thread):
     """Reads every socket: per call event (ticket id), which sockets got it and when."""
 
@@ -378,6 +430,7 @@ class Reader(threading.Thread):
         self.got = collections.defaultdict(lambda: {"console": 0, "board": 0})
         self.last_arrival = {}  # ticket id -> perf_counter of its last arrival
         self.closed = []
+        self.refetch = False  # consoles refetch like static/app.js (--refetch)
 
     def add(self, live):
         self.sel.register(live.ws.sock, selectors.EVENT_READ, live)
@@ -410,10 +463,16 @@ class Reader(threading.Thread):
             live.last_seq = message.get("seq")
             return
         seq = message.get("seq")
+        gap = False
         if isinstance(seq, int):
             if live.last_seq is not None and seq > live.last_seq + 1:
                 live.gaps += 1
+                gap = True
             live.last_seq = seq
+        if self.refetch and live.kind == "console":
+            live.due["antrean"] = seen + DEBOUNCE
+            if gap or message.get("counter") == live.counter:
+                live.due["panel"] = seen + DEBOUNCE
         if kind == "call":
             ticket = message.get("ticket")
             self.got[ticket][live.kind] += 1
@@ -534,6 +593,9 @@ def main():
                         help="a caller's pause between start and finish (default none)")
     parser.add_argument("--kiosk-pause", type=float, default=0.0,
                         help="a kiosk's pause between tickets (default none)")
+    parser.add_argument("--refetch", action="store_true",
+                        help="consoles refetch their waiting list and panel on events, "
+                             "as static/app.js does (the load of push at the centre)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--keep-db", action="store_true",
                         help="keep the throwaway database (its name is printed)")
@@ -616,9 +678,11 @@ def run(server, args, counters, console_sites, board_sites, kiosks, name):
     bare = phase(server, callers, kiosks, args.baseline_seconds, args.serve_seconds,
                  args.kiosk_pause, pids)
     # 3. Consoles and boards, then the load.
-    plan = [("console", site, staff_name(site, k))
+    plan = [("console", site, staff_name(site, k),
+             f"L{k % (4 if site == 'induk' else 3) + 1}")
             for site, n in console_sites.items() for k in range(n)]
-    plan += [("board", site, None) for site, n in board_sites.items() for _ in range(n)]
+    plan += [("board", site, None, None)
+             for site, n in board_sites.items() for _ in range(n)]
     random.Random(7).shuffle(plan)
     reader = Reader()
     reader.start()
@@ -629,9 +693,17 @@ def run(server, args, counters, console_sites, board_sites, kiosks, name):
           f"{len(boards)}/{args.boards} boards in {open_s:.1f} s"
           + (f"; {len(failures)} failed, e.g. {failures[0]}" if failures else ""))
     rss_idle = {pid: proc_status(pid) for pid in pids}
+    refetches = Recorder()
+    refetcher = Refetcher(server, consoles, refetches)
+    if args.refetch:
+        reader.refetch = True
+        refetcher.start()
     loaded = phase(server, callers, kiosks, args.seconds, args.serve_seconds,
                    args.kiosk_pause, pids)
     time.sleep(2.0)  # the last calls' events are on their way
+    reader.refetch = False
+    if args.refetch:
+        refetcher.finish()
     reader.stop.set()
     reader.join()
     status = {pid: proc_status(pid) for pid in pids}
@@ -652,6 +724,11 @@ def run(server, args, counters, console_sites, board_sites, kiosks, name):
               f"{rec.client_cpu:.1f} s")
         for kind in ("call-next", "call-next 204", "start", "finish", "ticket"):
             print("   " + describe(kind, rec.latency[kind]))
+        if label == "loaded" and args.refetch:
+            for kind in ("console antrean", "console panel"):
+                print("   " + describe(kind, refetches.latency[kind]))
+            rec.statuses.update(refetches.statuses)
+            rec.failures += refetches.failures
         errors = rec.errors()
         print(f"   errors by status: {dict(errors) if errors else 'none'}")
         for failure in rec.failures[:3]:

@@ -408,6 +408,8 @@ class Refetcher:
             item = self.work.get()
             if item is None:
                 break
+            if self.stop.is_set():
+                continue  # the run is over: what is still queued is dropped
             live, what = item
             client.request(f"console {what}", "GET",
                            f"/loket/{live.site}/{live.counter}/{what}",
@@ -726,7 +728,8 @@ def run(server, args, counters, console_sites, board_sites, kiosks, name):
             print("   " + describe(kind, rec.latency[kind]))
         if label == "loaded" and args.refetch:
             for kind in ("console antrean", "console panel"):
-                print("   " + describe(kind, refetches.latency[kind]))
+                done = refetches.latency[kind]
+                print("   " + describe(kind, done) + f"  {len(done) / rec.wall:5.0f}/s")
             rec.statuses.update(refetches.statuses)
             rec.failures += refetches.failures
         errors = rec.errors()

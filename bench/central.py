@@ -381,6 +381,7 @@ class Refetcher:
     def __init__(self, server, consoles, recorder, threads=16):
         self.server, self.consoles, self.recorder = server, consoles, recorder
         self.work = queue.Queue()
+        self.asked = collections.Counter()  # refetches the pages would have made
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self.scan, daemon=True)]
         self.threads += [threading.Thread(target=self.fetch, daemon=True)
@@ -397,6 +398,7 @@ class Refetcher:
                 for what, when in list(live.due.items()):
                     if when <= now and live.due.get(what) == when:
                         del live.due[what]
+                        self.asked[what] += 1
                         self.work.put((live, what))
             self.stop.wait(0.02)
         for _ in self.threads[1:]:
@@ -727,9 +729,10 @@ def run(server, args, counters, console_sites, board_sites, kiosks, name):
         for kind in ("call-next", "call-next 204", "start", "finish", "ticket"):
             print("   " + describe(kind, rec.latency[kind]))
         if label == "loaded" and args.refetch:
-            for kind in ("console antrean", "console panel"):
-                done = refetches.latency[kind]
-                print("   " + describe(kind, done) + f"  {len(done) / rec.wall:5.0f}/s")
+            for what in ("antrean", "panel"):
+                done = refetches.latency[f"console {what}"]
+                print("   " + describe(f"console {what}", done) + f"  {len(done) / rec.wall:5.0f}"
+                      f"/s done of {refetcher.asked[what] / rec.wall:.0f}/s asked")
             rec.statuses.update(refetches.statuses)
             rec.failures += refetches.failures
         errors = rec.errors()

@@ -47,6 +47,7 @@ test-postgres:
 bench: venv
 	$(BIN)/python bench/tickets.py
 	$(BIN)/python bench/boards.py
+	$(BIN)/python bench/central.py
 	$(BIN)/python bench/printing.py
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/sync_backlog.py

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import math
 import secrets
+import threading
 
 import peewee as pw
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -37,6 +38,12 @@ THROTTLE_FREE_CLIENT_FAILURES = 10    # per address before it is slowed down
 THROTTLE_MAX_CLIENT_DELAY = 30        # seconds: the longest an address waits
 # Compared against when the user does not exist, so timing does not reveal usernames.
 _DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
+# One scrypt hash (werkzeug's n=2**15, r=8) takes 32 MiB and about 0.1 s of one core.
+# Sixteen sign-ins at once (a shift starting at the centre) took one worker to 600 MiB;
+# hashes take turns on HASH_SLOTS per process instead: the cores are busy either way,
+# and the requests that don't hash keep some of them.
+HASH_SLOTS = 2
+_hashing = threading.BoundedSemaphore(HASH_SLOTS)
 
 
 class TooManyAttempts(DomainError):
@@ -50,7 +57,13 @@ class PasswordChangeRequired(DomainError):
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+    with _hashing:
+        return generate_password_hash(password, method="scrypt")
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    with _hashing:
+        return check_password_hash(password_hash, password)
 
 
 def _digest(secret: str) -> str:
@@ -167,7 +180,7 @@ def authenticate(username: str, password: str, client: str, now: dt.datetime) ->
         failure = LoginAttempt.create(key=f"{name}|{client}", username=name, client=client,
                                       at=as_utc_naive(now))
     user = User.get_or_none((User.username == username) & (User.active == True))  # noqa: E712
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = password_matches(user.password_hash if user else _DUMMY_HASH, password)
     with write_transaction():
         if ok and user:
             LoginAttempt.delete().where((LoginAttempt.username == name)

@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import peewee as pw
-from werkzeug.security import check_password_hash
 
 from ..clock import as_utc_naive, iso
 from ..db import write_transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import Agency, Site, User
 from . import accounts, audit, hall_state, passwords, plaintext
-from .accounts import hash_password
+from .accounts import hash_password, password_matches
 
 ROLES = ("admin", "supervisor", "operator", "officer")
 ROLE_NAMES = {"admin": "Admin", "supervisor": "Supervisor", "operator": "Operator",
@@ -332,13 +331,13 @@ def change_password(user: User, now: dt.datetime, current: str, new: str, repeat
     password, the new one twice, the policy, and not the same as before. Every session
     and API token of the account ends, the one it was changed in too: the console signs
     its user in again (`accounts.start_session`)."""
-    if not check_password_hash(user.password_hash, current or ""):
+    if not password_matches(user.password_hash, current or ""):
         raise Invalid("Kata sandi sekarang salah.", code="wrong_password", field="current")
     if new != repeat:
         raise Invalid("Kedua kata sandi baru tidak sama.", code="passwords_differ",
                       field="repeat")
     passwords.check(new, user.username, field="new")
-    if check_password_hash(user.password_hash, new):
+    if password_matches(user.password_hash, new):
         raise Invalid("Kata sandi baru harus berbeda dari yang lama.",
                       code="same_password", field="new")
     password_hash = hash_password(new)

@@ -90,7 +90,8 @@ def _wait_until_below(where, limit: int, since: dt.datetime) -> dt.datetime | No
 def _client_delay(client: str, since: dt.datetime) -> dt.datetime | None:
     """An address past its free failures waits a little after its last failure."""
     failures = (LoginAttempt.select(pw.fn.COUNT(LoginAttempt.id), pw.fn.MAX(LoginAttempt.at))
-                .where((LoginAttempt.client == client) & (LoginAttempt.at >= since))
+                .where((LoginAttempt.client == client) & (LoginAttempt.at >= since)
+                       & (LoginAttempt.pending == False))  # noqa: E712
                 .tuples().first())
     count, last = failures if failures else (0, None)
     if not count or count <= THROTTLE_FREE_CLIENT_FAILURES:
@@ -178,16 +179,21 @@ def authenticate(username: str, password: str, client: str, now: dt.datetime) ->
     with write_transaction():
         _check_limits(name, client, now)
         failure = LoginAttempt.create(key=f"{name}|{client}", username=name, client=client,
-                                      at=as_utc_naive(now))
+                                      at=as_utc_naive(now), pending=True)
     user = User.get_or_none((User.username == username) & (User.active == True))  # noqa: E712
     ok = password_matches(user.password_hash if user else _DUMMY_HASH, password)
     with write_transaction():
         if ok and user:
-            LoginAttempt.delete().where((LoginAttempt.username == name)
-                                        & (LoginAttempt.client == client)).execute()
+            # Its own attempt and the pair's settled failures; attempts of the same
+            # pair still being checked stay counted until they settle.
+            LoginAttempt.delete().where(
+                (LoginAttempt.id == failure.id)
+                | ((LoginAttempt.username == name) & (LoginAttempt.client == client)
+                   & (LoginAttempt.pending == False))).execute()  # noqa: E712
             user.last_login_at = as_utc_naive(now)
             User.update(last_login_at=user.last_login_at).where(User.id == user.id).execute()
             return user
+        LoginAttempt.update(pending=False).where(LoginAttempt.id == failure.id).execute()
         LoginAttempt.delete().where(
             LoginAttempt.at < as_utc_naive(now - THROTTLE_WINDOW)).execute()
         _audit_locks(failure, now)

@@ -1,7 +1,7 @@
 # Sessions that really end (issue 13): a console login is a row (StaffSession) that
 # logout, a password change or a disabled account deletes; failed logins keep the
 # username and client apart, for limits per account, per (account, address) and per
-# address. Adds a table and columns with defaults: existing rows keep their data (old
+# address; an attempt whose password is still being checked is `pending`. Adds a table and columns with defaults: existing rows keep their data (old
 # failures carry no username and age out of the 15-minute window).
 from peewee import *
 from playhouse.migrations import SchemaMigrator
@@ -25,6 +25,7 @@ def up(migrator: SchemaMigrator, db):
     migrator.migrate(
         migrator.add_column('login_attempt', 'username', CharField(max_length=80, default='')),
         migrator.add_column('login_attempt', 'client', CharField(max_length=100, default='')),
+        migrator.add_column('login_attempt', 'pending', BooleanField(default=False)),
         migrator.add_index('login_attempt', ('username',), False),
         migrator.add_index('login_attempt', ('client',), False),
     )
@@ -36,5 +37,6 @@ def down(migrator, db):
         migrator.drop_index('login_attempt', 'login_attempt_client'),
         migrator.drop_column('login_attempt', 'username'),
         migrator.drop_column('login_attempt', 'client'),
+        migrator.drop_column('login_attempt', 'pending'),
     )
     db.execute_sql('DROP TABLE staff_session')

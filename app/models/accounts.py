@@ -43,3 +43,7 @@ class LoginAttempt(BaseModel):
     at = pw.DateTimeField()
     username = pw.CharField(max_length=80, default="", index=True)
     client = pw.CharField(max_length=100, default="", index=True)
+    # Counted against the account while its password is checked; the address's
+    # slow-down counts settled failures only, so a hall's operators signing in at the
+    # same moment from one address are not slowed down by each other.
+    pending = pw.BooleanField(default=False)

@@ -77,11 +77,18 @@
   var everConnected = false;
   var timers = {};
 
-  function fire(name) {  // a burst of events is one refetch
-    window.clearTimeout(timers[name]);
+  var lastFired = {};
+  // A burst of events is one refetch, and a busy hall's stream of events refetches at
+  // most every 750 ms: a pending refetch absorbs the events behind it (a debounce that
+  // restarted on each event would never fire while the hall stays busy).
+  function fire(name) {
+    if (timers[name]) { return; }
+    var wait = Math.max(150, (lastFired[name] || 0) + 750 - Date.now());
     timers[name] = window.setTimeout(function () {
+      timers[name] = null;
+      lastFired[name] = Date.now();
       if (window.htmx) { window.htmx.trigger(document.body, name); }
-    }, 150);
+    }, wait);
   }
   function resync() { fire("queue-changed"); fire("counter-changed"); }
   function show(up) {

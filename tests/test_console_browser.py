@@ -1,6 +1,7 @@
 """The console by push, in Chromium against real gunicorn: a kiosk ticket appears in the
 operator's waiting list within a moment, without polling; a call made elsewhere updates
 the panel; a dropped link shows and, once back, the console catches up (resync)."""
+import threading
 import time
 
 import pytest
@@ -72,5 +73,41 @@ def test_console_updates_by_push_and_resyncs_after_a_drop(tmp_path):
             page.wait_for_selector(f"#console-waiting [data-number='{missed}']",
                                    timeout=3000)
             assert page.is_hidden("#live-status")
+    finally:
+        server.stop()
+
+
+def test_a_busy_hall_refreshes_during_the_stream_not_once_per_event(tmp_path):
+    """Tickets every 50 ms for 4 s: the waiting list refreshes while they keep coming
+    (a debounce that restarted on every event waited for a pause that never came), and
+    far less often than once per ticket."""
+    server = Server(tmp_path / "srv", workers=1, threads=8).start()
+    try:
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            sign_in(page, server.url, "operator.tabang")
+            fetches = []
+            page.on("request", lambda r: fetches.append(r.url)
+                    if r.url.endswith("/loket/tabang/L1/antrean") else None)
+            page.goto(f"{server.url}/loket/tabang/L1")
+            page.wait_for_selector(".console[data-live='yes']", timeout=10000)
+            issued, shown_during_stream = [], set()
+            stream_ends = time.monotonic() + 4
+
+            def kiosk():  # a ticket every 50 ms, from another thread
+                while time.monotonic() < stream_ends:
+                    issued.append(issue(server))
+                    time.sleep(0.05)
+            stream = threading.Thread(target=kiosk)
+            stream.start()
+            while stream.is_alive():
+                shown_during_stream.update(
+                    n for n in list(issued)[:-1]
+                    if page.query_selector(f"#console-waiting [data-number='{n}']"))
+                page.wait_for_timeout(100)
+            stream.join()
+            during = len(fetches)
+            assert shown_during_stream, "the list never refreshed while tickets kept coming"
+            assert 2 <= during < len(issued) / 2, (during, len(issued))
     finally:
         server.stop()

@@ -14,6 +14,7 @@ import threading
 import time
 import weakref
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -98,7 +99,11 @@ class SqliteDatabase(PooledSqliteDatabase):
 
     def commit(self):
         try:
-            return super().commit()
+            result = super().commit()
+            # after_commit callbacks (app.events) while this is still the process's one
+            # writer: events are queued in commit order (peewee would run them after).
+            self._run_commit_callbacks()
+            return result
         finally:
             self._end_turn()
 
@@ -149,10 +154,48 @@ def is_sqlite() -> bool:
     return isinstance(database.obj, peewee.SqliteDatabase)
 
 
+# --- what one request may remember ----------------------------------------------------
+# A request (the web layer opens and closes the scope) may remember what it read once,
+# e.g. that the catalogue cache is current (app/domain/catalogue_cache.py). The memory is
+# forgotten when any write transaction ends, so a request reads back what it changed.
+_read_scope: ContextVar[dict | None] = ContextVar("mpp_read_scope", default=None)
+
+
+def open_read_scope() -> None:
+    _read_scope.set({})
+
+
+def close_read_scope() -> None:
+    _read_scope.set(None)
+
+
+def read_scope() -> dict | None:
+    """This request's memory, or None outside a request (then nothing is remembered)."""
+    return _read_scope.get()
+
+
+def _forget() -> None:
+    scope = _read_scope.get()
+    if scope:
+        scope.clear()
+
+
+class _WriteTransaction:
+    def __init__(self):
+        self.atomic = database.atomic("IMMEDIATE") if is_sqlite() else database.atomic()
+
+    def __enter__(self):
+        return self.atomic.__enter__()
+
+    def __exit__(self, *exc):
+        try:
+            return self.atomic.__exit__(*exc)
+        finally:
+            _forget()
+
+
 def write_transaction():
-    if is_sqlite():
-        return database.atomic("IMMEDIATE")
-    return database.atomic()
+    return _WriteTransaction()
 
 
 @contextmanager

@@ -5,8 +5,12 @@ configures the speech cache. gunicorn's hooks use `attach_worker`, `worker_exit`
 `fanout_warning`.
 """
 import logging
+import os
+import queue
+import threading
 
 from app import events
+from app.db import database
 
 from . import audio
 from .hub import Hub, LocalFanout, RedisFanout
@@ -17,17 +21,61 @@ log = logging.getLogger("mpp.boards")
 
 
 class BoardPublisher:
-    """What `app.events` calls after commit: enrich the event once, then fan it out."""
+    """What `app.events` calls after commit. The call only queues the event: one thread
+    per worker then enriches it (speech text, the WAV, waiting counts) and fans it out,
+    so none of that runs on the kiosk's or the operator's request thread.
 
-    def __init__(self, fanout):
+    Events keep their commit order: on SQLite the committing thread queues them while it
+    still holds this process's writer turn (app.db), and the one thread hands them to
+    the fan-out (which numbers them) one after another. The waiting counts are read
+    when the thread gets to the event, so they are as new as the database or newer."""
+
+    def __init__(self, fanout, hub=None):
         self.fanout = fanout
+        self._queue: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = None
+        if hub is not None:
+            hub.add_feeder(self.flush)
 
     def publish(self, site_code: str, event: dict) -> None:
+        self._ensure_thread()
+        self._queue.put((site_code, event))
+
+    def flush(self) -> None:
+        """Wait until every queued event has been handed to the fan-out."""
+        self._queue.join()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="board-publisher",
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            site_code, event = self._queue.get()
+            try:
+                self._deliver(site_code, event)
+            finally:
+                if self._queue.empty() and not database.is_closed():
+                    database.close()  # back to the pool (a file copy needs them all)
+                self._queue.task_done()
+
+    def _deliver(self, site_code: str, event: dict) -> None:
         try:
             event = enrich(site_code, event)
         except Exception:  # a board without speech beats a board without the call
             log.exception("could not enrich %s event for %s", event.get("type"), site_code)
-        self.fanout.send(site_code, event)
+        try:
+            self.fanout.send(site_code, event)
+        except Exception:  # a broken broker must not stop the next event
+            log.exception("could not publish %s event for %s", event.get("type"), site_code)
 
 
 class Boards:
@@ -101,7 +149,7 @@ def init_app(app) -> None:
                              prefix=settings.get("BOARD_CHANNEL_PREFIX") or "mpp:")
     else:
         fanout = LocalFanout(hub)
-    events.install(BoardPublisher(fanout))
+    events.install(BoardPublisher(fanout, hub))
     sockets = SocketLoop(hub, ping_seconds=int(settings.get("BOARD_PING_SECONDS") or 25),
                          now_iso=lambda: app.clock.now().isoformat(),
                          stopping=shutting_down)

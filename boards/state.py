@@ -7,7 +7,7 @@ address of a call, and the hall's waiting counts after any change to the queue.
 import datetime as dt
 
 from app.clock import iso, local_day
-from app.domain import audit, hall_state, queueing
+from app.domain import audit, catalogue_cache, hall_state, queueing
 from app.models import Counter, CounterService, Service, Site, Ticket, TicketEvent
 
 from . import audio, speech
@@ -98,7 +98,7 @@ def enrich(site_code: str, event: dict) -> dict:
     kind = event.get("type")
     if kind not in ("call", "recall") and kind not in QUEUE_CHANGES:
         return event
-    site = Site.get_or_none(Site.code == site_code)
+    site = catalogue_cache.current().site(site_code)
     if site is None:
         return event
     event = dict(event)

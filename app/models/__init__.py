@@ -7,8 +7,8 @@ the domain verbs that own them. Datetimes are stored as naive UTC; local WITA da
 dates.
 
 - catalogue: Site, Agency, Service, SiteService, OpeningWindow, Closure, Counter,
-  CounterService, CatalogueVersion
-- queue: NumberSequence, Ticket, TicketEvent
+  CounterService, CatalogueVersion, CatalogueGeneration
+- queue: NumberSequence, Ticket, TicketEvent, WaitingCount
 - accounts: User, ApiToken, LoginAttempt
 - audit: AuditEntry
 - booking: BookingSetting, SlotCounter, DayCounter, Appointment
@@ -27,6 +27,7 @@ from .booking import Appointment, BookingSetting, DayCounter, SlotCounter
 from .cases import Case, CaseAttachment, CaseEvent
 from .catalogue import (
     Agency,
+    CatalogueGeneration,
     CatalogueVersion,
     Closure,
     Counter,
@@ -49,17 +50,19 @@ from .forwarding import (
 )
 from .mail import MailMessage
 from .printing import Kiosk, PrintJob
-from .queue import NumberSequence, Ticket, TicketEvent
+from .queue import NumberSequence, Ticket, TicketEvent, WaitingCount
 from .ratelimit import RateCounter
 from .survey import SurveyResponse
 from .visits import HallPulse, VisitCursor, VisitDay, VisitFact
 
 __all__ = [
     "Agency", "ApiToken", "Appointment", "AuditEntry", "BookingSetting", "Case",
-    "CaseAttachment", "CaseEvent", "CaseUpdate", "CatalogueVersion", "Closure", "Counter",
+    "CaseAttachment", "CaseEvent", "CaseUpdate", "CatalogueGeneration", "CatalogueVersion",
+    "Closure", "Counter",
     "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "HallPulse", "HallState",
     "InboxMessage", "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "NumberSequence",
     "OpeningWindow", "PrintJob", "RateCounter", "Service", "Site", "SiteService",
     "SlotCounter", "SurveyResponse", "SyncKey", "SyncNonce", "SyncState", "Ticket",
-    "TicketEvent", "User", "VisitCursor", "VisitDay", "VisitFact", "random_id",
+    "TicketEvent", "User", "VisitCursor", "VisitDay", "VisitFact", "WaitingCount",
+    "random_id",
 ]

@@ -46,6 +46,19 @@ class Ticket(BaseModel):
         )
 
 
+class WaitingCount(BaseModel):
+    """Tickets waiting per (hall, service, day), kept by triggers on `ticket` on SQLite
+    (migration 0600), so the boards' counts and the people ahead of a ticket need not
+    count the lane. Empty on PostgreSQL, which counts with GROUP BY."""
+    site = pw.ForeignKeyField(Site)
+    service = pw.ForeignKeyField(Service)
+    day = pw.DateField()
+    waiting = pw.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("site", "service", "day"), True),)
+
+
 class TicketEvent(BaseModel):
     """Audit trail: every transition, who made it and where."""
     ticket = pw.ForeignKeyField(Ticket, backref="events")

@@ -10,7 +10,7 @@ import queue
 import threading
 
 from app import events
-from app.db import database
+from app.db import database, register_background_user
 
 from . import audio
 from .hub import Hub, LocalFanout, RedisFanout
@@ -38,6 +38,7 @@ class BoardPublisher:
         self._pid = None
         if hub is not None:
             hub.add_feeder(self.flush)
+        register_background_user(self)
 
     def publish(self, site_code: str, event: dict) -> None:
         self._ensure_thread()

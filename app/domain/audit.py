@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..clock import WITA, as_utc_naive
 from ..models import AuditEntry, User
-from . import seed
+from . import catalogue_cache, seed
 from .contact import mask_phone
 from .nik import mask_nik
 
@@ -31,7 +31,11 @@ class Actor:
 
     @classmethod
     def of(cls, user: User, client: str = "") -> "Actor":
-        return cls(user.username, user.role, user.site.code if user.site_id else "",
+        site = None
+        if user.site_id:  # the hall's code from the catalogue cache, not a query
+            site = user.__rel__.get("site") or catalogue_cache.current().site_by_id(
+                user.site_id) or user.site
+        return cls(user.username, user.role, site.code if site else "",
                    (client or "")[:100])
 
 

@@ -410,11 +410,12 @@ def _heads_sql(n_services: int) -> str:
     if sql is None:
         columns = ", ".join(f'"{f.column_name}"' for f in Ticket._meta.sorted_fields)
         marks = ", ".join("?" * n_services)
-        base = (f"SELECT {columns} FROM ticket WHERE site_id = ? AND day = ? "
-                "AND status = 'waiting' AND ")
+        where = "WHERE site_id = ? AND day = ? AND status = 'waiting' AND "
+        base = f"SELECT {columns} FROM ticket {where}"
         time_order = "COALESCE(due_at, issued_at), issued_at, id"
-        parts = [
-            base + f"service_id IN ({marks}) AND priority_group IS NOT NULL "
+        parts = [  # (without statistics the planner would walk the lane for the first)
+            f"SELECT {columns} FROM ticket INDEXED BY ticket_waiting_priority {where}"
+            f"service_id IN ({marks}) AND priority_group IS NOT NULL "
             "ORDER BY CASE WHEN due_at IS NOT NULL AND due_at <= ? THEN 0 ELSE 1 END, "
             f"{time_order} LIMIT 1",
             base + f"service_id IN ({marks}) AND priority_group IS NULL "

@@ -10,7 +10,12 @@ import queue
 import threading
 
 from app import events
-from app.db import database, register_background_user
+from app.db import (
+    close_read_scope,
+    database,
+    open_read_scope,
+    register_background_user,
+)
 
 from . import audio
 from .hub import Hub, LocalFanout, RedisFanout
@@ -60,23 +65,40 @@ class BoardPublisher:
 
     def _run(self) -> None:
         while True:
-            site_code, event = self._queue.get()
+            batch = [self._queue.get()]
+            while True:  # what queued up meanwhile goes out together
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                self._deliver(site_code, event)
+                self._deliver(batch)
             finally:
                 if self._queue.empty() and not database.is_closed():
                     database.close()  # back to the pool (a file copy needs them all)
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
 
-    def _deliver(self, site_code: str, event: dict) -> None:
+    def _deliver(self, batch: list[tuple[str, dict]]) -> None:
+        """Enrich and send a batch in order: one catalogue check and one read of each
+        hall's waiting counts serve the whole batch (every event in it committed
+        before the counts are read)."""
+        open_read_scope()
+        counts: dict = {}
         try:
-            event = enrich(site_code, event)
-        except Exception:  # a board without speech beats a board without the call
-            log.exception("could not enrich %s event for %s", event.get("type"), site_code)
-        try:
-            self.fanout.send(site_code, event)
-        except Exception:  # a broken broker must not stop the next event
-            log.exception("could not publish %s event for %s", event.get("type"), site_code)
+            for site_code, event in batch:
+                try:
+                    event = enrich(site_code, event, counts)
+                except Exception:  # a board without speech beats a board without the call
+                    log.exception("could not enrich %s event for %s", event.get("type"),
+                                  site_code)
+                try:
+                    self.fanout.send(site_code, event)
+                except Exception:  # a broken broker must not stop the next event
+                    log.exception("could not publish %s event for %s", event.get("type"),
+                                  site_code)
+        finally:
+            close_read_scope()
 
 
 class Boards:

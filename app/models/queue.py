@@ -20,7 +20,8 @@ class NumberSequence(BaseModel):
 
 class Ticket(BaseModel):
     id = pw.CharField(primary_key=True, max_length=32, default=random_id)
-    site = pw.ForeignKeyField(Site)
+    # Indexed by the (site, prefix, day, seq) and lane-order indexes that start with it.
+    site = pw.ForeignKeyField(Site, index=False)
     service = pw.ForeignKeyField(Service)
     day = pw.DateField()
     prefix = pw.CharField(max_length=2)
@@ -40,9 +41,11 @@ class Ticket(BaseModel):
     call_count = pw.IntegerField(default=0)
 
     class Meta:
+        # Migration 0600 adds the queue's own: `ticket_lane_order` (site, day, status,
+        # service, COALESCE(due_at, issued_at), issued_at, id), which also serves every
+        # (site, day, status) lookup, and two partial ones of the waiting tickets.
         indexes = (
             (("site", "prefix", "day", "seq"), True),
-            (("site", "day", "status"), False),
         )
 
 

@@ -308,6 +308,14 @@ class Prepared:
     def execute(self, **values):
         return database.execute_sql(*self.bind(values))
 
+    def insert(self, **values):
+        """Run an INSERT; the new row's auto id (PostgreSQL: peewee renders RETURNING)."""
+        cursor = self.execute(**values)
+        if is_sqlite():
+            return cursor.lastrowid
+        row = cursor.fetchone() if cursor.description else None
+        return row[0] if row else None
+
     def scalar(self, **values):
         row = self.execute(**values).fetchone()
         return row[0] if row else None

@@ -148,6 +148,16 @@ class Catalogue:
         counter.__rel__["site"] = site
         return counter
 
+    def counter_by_id(self, counter_id: int) -> Counter | None:
+        """The counter (`status` as loaded, not now) with its `site` attached."""
+        row = self._part("counters_by_id", lambda: {c.id: c for c in self._counters.values()}
+                         ).get(counter_id)
+        if row is None:
+            return None
+        counter = copy(row)
+        counter.__rel__["site"] = self.site_by_id(row.site_id)
+        return counter
+
     def counter_service_ids(self, counter_id: int) -> list[int]:
         return list(self._counter_services.get(counter_id, []))
 

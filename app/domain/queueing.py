@@ -100,10 +100,31 @@ def get_counter(site: Site, code: str, status_now: bool = True) -> Counter:
     return counter
 
 
+_TICKET_BY_ID = prepared(lambda: Ticket.select().where(Ticket.id == Param("id")).limit(1))
+_LOCK_TICKET = prepared(lambda: lock_rows(
+    Ticket.select().where(Ticket.id == Param("id")).limit(1)))
+_LOCK_COUNTER = prepared(lambda: lock_rows(
+    Counter.select().where(Counter.id == Param("id")).limit(1)))
+
+
 def get_ticket(ticket_id: str) -> Ticket:
-    ticket = Ticket.get_or_none(Ticket.id == ticket_id) if _looks_like_id(ticket_id) else None
+    ticket = _TICKET_BY_ID.first(Ticket, id=ticket_id) if _looks_like_id(ticket_id) else None
     if ticket is None:
         raise NotFound("Tiket tidak ditemukan.", code="unknown_ticket")
+    return attach(ticket)
+
+
+def attach(ticket: Ticket, catalogue=None) -> Ticket:
+    """The ticket's hall, service and counter from the catalogue cache, so reading them
+    costs no query (the counter's `status` is not current: read the row for that)."""
+    catalogue = catalogue or catalogue_cache.current()
+    ticket.__rel__["site"] = catalogue.site_by_id(ticket.site_id)
+    ticket.__rel__["service"] = catalogue.service_by_id(ticket.service_id)
+    if ticket.counter_id is not None:
+        ticket.__rel__["counter"] = catalogue.counter_by_id(ticket.counter_id)
+    for name in ("site", "service", "counter"):  # unknown to the cache: peewee's own load
+        if ticket.__rel__.get(name) is None:
+            ticket.__rel__.pop(name, None)
     return ticket
 
 
@@ -116,11 +137,15 @@ def counter_services(counter: Counter) -> list[int]:
     return [link.service_id for link in counter.service_links]
 
 
+_CURRENT_TICKET = prepared(lambda: (
+    Ticket.select()
+    .where((Ticket.counter == Param("counter")) & (Ticket.status.in_(ACTIVE)))
+    .order_by(Ticket.called_at.desc())
+    .limit(1)))
+
+
 def current_ticket(counter: Counter) -> Ticket | None:
-    return (Ticket.select()
-            .where((Ticket.counter == counter) & (Ticket.status.in_(ACTIVE)))
-            .order_by(Ticket.called_at.desc())
-            .first())
+    return _CURRENT_TICKET.first(Ticket, counter=counter)
 
 
 # --- ordering ------------------------------------------------------------------------
@@ -333,7 +358,9 @@ def call_next(counter: Counter, now: dt.datetime,
     services = catalogue.counter_service_ids(counter.id)
     site = catalogue.site_by_id(counter.site_id)
     with write_transaction():
-        counter = lock_rows(Counter.select().where(Counter.id == counter.id)).get()
+        counter = _LOCK_COUNTER.first(Counter, id=counter.id)
+        if counter is None:
+            raise NotFound("Loket tidak ditemukan.", code="unknown_counter")
         counter.__rel__["site"] = site
         _require_counter_can_call(counter)
         busy = current_ticket(counter)
@@ -346,10 +373,7 @@ def call_next(counter: Counter, now: dt.datetime,
         ticket = _head_of_queue(counter.site_id, services, now)
         if ticket is None:
             return None
-        taken = (Ticket.update(status="called", counter=counter, called_at=now_naive,
-                               call_count=Ticket.call_count + 1)
-                 .where((Ticket.id == ticket.id) & (Ticket.status == "waiting"))
-                 .execute())
+        taken = _TAKE.execute(counter=counter, at=now_naive, id=ticket.id).rowcount
         if taken != 1:  # pragma: no cover - the locks above make this unreachable
             raise Conflict("Tiket baru saja diambil loket lain. Coba lagi.",
                            code="already_taken")
@@ -365,6 +389,12 @@ def call_next(counter: Counter, now: dt.datetime,
         _record(ticket, "called", now, counter, by)
         _publish(site, "call", ticket, counter, now)
     return ticket
+
+
+_TAKE = prepared(lambda: (
+    Ticket.update(status="called", counter=Param("counter", Ticket.counter),
+                  called_at=Param("at", Ticket.called_at), call_count=Ticket.call_count + 1)
+    .where((Ticket.id == Param("id")) & (Ticket.status == "waiting"))))
 
 
 def _head_of_queue(site_id: int, services: list[int], now: dt.datetime) -> Ticket | None:
@@ -455,10 +485,12 @@ def _transition(ticket_id: str, action: str, now: dt.datetime, by: Actor | str |
     """Lock the ticket, check the transition is allowed from its current status,
     apply the change, audit it and publish it. `apply` may return more detail for the
     ticket's event."""
+    catalogue = catalogue_cache.current()  # read before the transaction (catalogue_cache)
     with write_transaction():
-        ticket = lock_rows(Ticket.select().where(Ticket.id == ticket_id)).first()
+        ticket = _LOCK_TICKET.first(Ticket, id=ticket_id)
         if ticket is None:
             raise NotFound("Tiket tidak ditemukan.", code="unknown_ticket")
+        attach(ticket, catalogue)
         if ticket.status not in ALLOWED_FROM[action]:
             raise Conflict(
                 f"Tiket {ticket.number} berstatus '{STATUS_LABELS[ticket.status]}'; "
@@ -466,10 +498,17 @@ def _transition(ticket_id: str, action: str, now: dt.datetime, by: Actor | str |
                 status_now=ticket.status, action=action)
         counter = ticket.counter
         detail.update(apply(ticket) or {})
-        ticket.save()
+        _SAVE_TICKET.execute(**{name: ticket.__data__.get(name)
+                                for name in Ticket._meta.fields})
+        ticket._dirty.clear()
         _record(ticket, action, now, counter, by, **detail)
         _publish(ticket.site, action, ticket, counter, now)
     return ticket
+
+
+_SAVE_TICKET = prepared(lambda: Ticket.update({
+    field: Param(field.name, field) for field in Ticket._meta.sorted_fields
+    if field is not Ticket.id}).where(Ticket.id == Param("id", Ticket.id)))
 
 
 def start(ticket_id: str, now: dt.datetime, by: Actor | str | None = None) -> Ticket:

@@ -15,6 +15,8 @@
 #   without reading the whole lane; with the two partial indexes of the waiting tickets
 #   that go first (a priority group; an appointment that is due), each part of the queue
 #   order is an index range (app/domain/queueing.py, SQLite; they serve PostgreSQL too).
+#   ticket_recently_served: the last tickets served of a service at a hall (the wait
+#   estimate of every ticket shown) without sorting all the hall's tickets of all days.
 #   The ticket's (site, day, status) and (site) indexes go: lane order and the unique
 #   (site, prefix, day, seq) start with them, and each index costs every write.
 from peewee import *
@@ -26,6 +28,9 @@ INDEXES = (
     "WHERE status = 'waiting' AND priority_group IS NOT NULL",
     "CREATE INDEX ticket_waiting_due ON ticket (site_id, day, service_id, due_at) "
     "WHERE status = 'waiting' AND due_at IS NOT NULL",
+    # The estimate's last tickets served of a service at a hall (estimates.py), read for
+    # every ticket shown: without it, every ticket the hall ever issued was sorted.
+    'CREATE INDEX ticket_recently_served ON ticket (site_id, service_id, status, finished_at)',
 )
 
 CATALOGUE_TABLES = ('site', 'agency', 'service', 'site_service', 'opening_window',
@@ -154,7 +159,8 @@ def down(migrator, db):
         db.execute_sql('DROP FUNCTION IF EXISTS bump_catalogue_generation()')
     db.execute_sql('CREATE INDEX ticket_site_id ON ticket (site_id)')
     db.execute_sql('CREATE INDEX ticket_site_id_day_status ON ticket (site_id, day, status)')
-    for name in ('ticket_lane_order', 'ticket_waiting_priority', 'ticket_waiting_due'):
+    for name in ('ticket_lane_order', 'ticket_waiting_priority', 'ticket_waiting_due',
+                 'ticket_recently_served'):
         db.execute_sql(f'DROP INDEX IF EXISTS {name}')
     migrator.migrate(migrator.drop_table('waiting_count'),
                      migrator.drop_table('catalogue_generation'))

@@ -49,8 +49,17 @@ _background_users: "weakref.WeakSet" = weakref.WeakSet()
 
 
 def register_background_user(user) -> None:
-    """`user.flush()` is called before the pool closes every connection."""
+    """`user.flush()` is called before the pool closes every connection, and
+    `user.writer_released()` after a write transaction of this process committed and
+    gave up the writer turn (work queued meanwhile can start then: waking a thread
+    while holding the turn hands it the interpreter lock, and every writer waits)."""
     _background_users.add(user)
+
+
+def holds_writer_turn() -> bool:
+    """Whether this thread is this process's one SQLite writer right now."""
+    db = database.obj
+    return isinstance(db, SqliteDatabase) and getattr(db._writer_holds, "turn", False)
 
 
 class SqliteDatabase(PooledSqliteDatabase):
@@ -110,6 +119,8 @@ class SqliteDatabase(PooledSqliteDatabase):
         if getattr(self._writer_holds, "turn", False):
             self._writer_holds.turn = False
             self._writer_turn.release()
+            for user in list(_background_users):
+                user.writer_released()
 
     def commit(self):
         try:

@@ -4,15 +4,16 @@ fan-out (Redis pub/sub when REDIS_URL is set, in-process otherwise), its socket 
 configures the speech cache. gunicorn's hooks use `attach_worker`, `worker_exit` and
 `fanout_warning`.
 """
+import collections
 import logging
 import os
-import queue
 import threading
 
 from app import events
 from app.db import (
     close_read_scope,
     database,
+    holds_writer_turn,
     open_read_scope,
     register_background_user,
 )
@@ -32,12 +33,16 @@ class BoardPublisher:
 
     Events keep their commit order: on SQLite the committing thread queues them while it
     still holds this process's writer turn (app.db), and the one thread hands them to
-    the fan-out (which numbers them) one after another. The waiting counts are read
+    the fan-out (which numbers them) one after another. The thread is woken only once
+    the turn is given up: woken earlier, it would take the interpreter lock from the
+    writer while every other writer waits. The waiting counts are read
     when the thread gets to the event, so they are as new as the database or newer."""
 
     def __init__(self, fanout, hub=None):
         self.fanout = fanout
-        self._queue: queue.Queue = queue.Queue()
+        self._pending: collections.deque = collections.deque()
+        self._cond = threading.Condition()
+        self._busy = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = None
@@ -47,11 +52,24 @@ class BoardPublisher:
 
     def publish(self, site_code: str, event: dict) -> None:
         self._ensure_thread()
-        self._queue.put((site_code, event))
+        self._pending.append((site_code, event))
+        if not holds_writer_turn():  # else once the turn is given up (writer_released)
+            self._wake()
+
+    def writer_released(self) -> None:
+        if self._pending:
+            self._wake()
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
 
     def flush(self) -> None:
         """Wait until every queued event has been handed to the fan-out."""
-        self._queue.join()
+        with self._cond:
+            self._cond.notify_all()
+            while self._pending or self._busy:
+                self._cond.wait(timeout=0.1)
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
@@ -65,19 +83,21 @@ class BoardPublisher:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while True:  # what queued up meanwhile goes out together
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            with self._cond:
+                while not self._pending:
+                    self._cond.wait(timeout=0.5)  # (a missed wake-up costs at most this)
+                batch = []
+                while self._pending:  # what queued up meanwhile goes out together
+                    batch.append(self._pending.popleft())
+                self._busy = True
             try:
                 self._deliver(batch)
             finally:
-                if self._queue.empty() and not database.is_closed():
+                if not self._pending and not database.is_closed():
                     database.close()  # back to the pool (a file copy needs them all)
-                for _ in batch:
-                    self._queue.task_done()
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
 
     def _deliver(self, batch: list[tuple[str, dict]]) -> None:
         """Enrich and send a batch in order: one catalogue check and one read of each

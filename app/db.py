@@ -14,6 +14,7 @@ import threading
 import time
 import weakref
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -29,6 +30,9 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "busy_timeout": 15000,
     "cache_size": -16000,
+    # Reads straight from the mapped file instead of copies through read(): a hall's
+    # database fits many times over; writes still go through the WAL.
+    "mmap_size": 256 * 1024 * 1024,
 }
 
 
@@ -36,6 +40,26 @@ class BaseModel(peewee.Model):
     class Meta:
         database = database
         legacy_table_names = False
+
+
+# Threads of this process that read the database in the background (the board
+# publisher): `close_all()` first waits for each to finish what it has queued (and hand
+# its connection back), since the pool closes connections in use too.
+_background_users: "weakref.WeakSet" = weakref.WeakSet()
+
+
+def register_background_user(user) -> None:
+    """`user.flush()` is called before the pool closes every connection, and
+    `user.writer_released()` after a write transaction of this process committed and
+    gave up the writer turn (work queued meanwhile can start then: waking a thread
+    while holding the turn hands it the interpreter lock, and every writer waits)."""
+    _background_users.add(user)
+
+
+def holds_writer_turn() -> bool:
+    """Whether this thread is this process's one SQLite writer right now."""
+    db = database.obj
+    return isinstance(db, SqliteDatabase) and getattr(db._writer_holds, "turn", False)
 
 
 class SqliteDatabase(PooledSqliteDatabase):
@@ -95,10 +119,16 @@ class SqliteDatabase(PooledSqliteDatabase):
         if getattr(self._writer_holds, "turn", False):
             self._writer_holds.turn = False
             self._writer_turn.release()
+            for user in list(_background_users):
+                user.writer_released()
 
     def commit(self):
         try:
-            return super().commit()
+            result = super().commit()
+            # after_commit callbacks (app.events) while this is still the process's one
+            # writer: events are queued in commit order (peewee would run them after).
+            self._run_commit_callbacks()
+            return result
         finally:
             self._end_turn()
 
@@ -113,6 +143,11 @@ class SqliteDatabase(PooledSqliteDatabase):
             return super().close()
         finally:
             self._end_turn()  # a connection handed back mid-transaction ends its turn
+
+    def close_all(self):
+        for user in list(_background_users):
+            user.flush()
+        return super().close_all()
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -149,10 +184,48 @@ def is_sqlite() -> bool:
     return isinstance(database.obj, peewee.SqliteDatabase)
 
 
+# --- what one request may remember ----------------------------------------------------
+# A request (the web layer opens and closes the scope) may remember what it read once,
+# e.g. that the catalogue cache is current (app/domain/catalogue_cache.py). The memory is
+# forgotten when any write transaction ends, so a request reads back what it changed.
+_read_scope: ContextVar[dict | None] = ContextVar("mpp_read_scope", default=None)
+
+
+def open_read_scope() -> None:
+    _read_scope.set({})
+
+
+def close_read_scope() -> None:
+    _read_scope.set(None)
+
+
+def read_scope() -> dict | None:
+    """This request's memory, or None outside a request (then nothing is remembered)."""
+    return _read_scope.get()
+
+
+def _forget() -> None:
+    scope = _read_scope.get()
+    if scope:
+        scope.clear()
+
+
+class _WriteTransaction:
+    def __init__(self):
+        self.atomic = database.atomic("IMMEDIATE") if is_sqlite() else database.atomic()
+
+    def __enter__(self):
+        return self.atomic.__enter__()
+
+    def __exit__(self, *exc):
+        try:
+            return self.atomic.__exit__(*exc)
+        finally:
+            _forget()
+
+
 def write_transaction():
-    if is_sqlite():
-        return database.atomic("IMMEDIATE")
-    return database.atomic()
+    return _WriteTransaction()
 
 
 @contextmanager
@@ -245,6 +318,14 @@ class Prepared:
 
     def execute(self, **values):
         return database.execute_sql(*self.bind(values))
+
+    def insert(self, **values):
+        """Run an INSERT; the new row's auto id (PostgreSQL: peewee renders RETURNING)."""
+        cursor = self.execute(**values)
+        if is_sqlite():
+            return cursor.lastrowid
+        row = cursor.fetchone() if cursor.description else None
+        return row[0] if row else None
 
     def scalar(self, **values):
         row = self.execute(**values).fetchone()

@@ -181,6 +181,12 @@ class Hub:
         self._outbox: queue.Queue = queue.Queue()
         self._fanout: threading.Thread | None = None
         self._pid = None
+        self._feeders: list = []
+
+    def add_feeder(self, flush) -> None:
+        """Something that dispatches here from a queue of its own (the publisher of
+        boards.setup): `flush()` waits for it first."""
+        self._feeders.append(flush)
 
     def subscribe(self, site_code: str, send, writable=lambda: True) -> Subscription:
         return self.add(Subscription(site_code, send, writable))
@@ -274,7 +280,10 @@ class Hub:
         return seq
 
     def flush(self) -> None:
-        """Wait until every dispatched event has been written (tests, shutdown)."""
+        """Wait until every published event has been dispatched and written (tests,
+        shutdown)."""
+        for flush in self._feeders:
+            flush()
         self._outbox.join()
 
     def _ensure_fanout(self) -> None:

@@ -4,9 +4,19 @@ fan-out (Redis pub/sub when REDIS_URL is set, in-process otherwise), its socket 
 configures the speech cache. gunicorn's hooks use `attach_worker`, `worker_exit` and
 `fanout_warning`.
 """
+import collections
 import logging
+import os
+import threading
 
 from app import events
+from app.db import (
+    close_read_scope,
+    database,
+    holds_writer_turn,
+    open_read_scope,
+    register_background_user,
+)
 
 from . import audio
 from .hub import Hub, Limits, LocalFanout, RedisFanout
@@ -17,17 +27,98 @@ log = logging.getLogger("mpp.boards")
 
 
 class BoardPublisher:
-    """What `app.events` calls after commit: enrich the event once, then fan it out."""
+    """What `app.events` calls after commit. The call only queues the event: one thread
+    per worker then enriches it (speech text, the WAV, waiting counts) and fans it out,
+    so none of that runs on the kiosk's or the operator's request thread.
 
-    def __init__(self, fanout):
+    Events keep their commit order: on SQLite the committing thread queues them while it
+    still holds this process's writer turn (app.db), and the one thread hands them to
+    the fan-out (which numbers them) one after another. The thread is woken only once
+    the turn is given up: woken earlier, it would take the interpreter lock from the
+    writer while every other writer waits. The waiting counts are read
+    when the thread gets to the event, so they are as new as the database or newer."""
+
+    def __init__(self, fanout, hub=None):
         self.fanout = fanout
+        self._pending: collections.deque = collections.deque()
+        self._cond = threading.Condition()
+        self._busy = False
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = None
+        if hub is not None:
+            hub.add_feeder(self.flush)
+        register_background_user(self)
 
     def publish(self, site_code: str, event: dict) -> None:
+        self._ensure_thread()
+        self._pending.append((site_code, event))
+        if not holds_writer_turn():  # else once the turn is given up (writer_released)
+            self._wake()
+
+    def writer_released(self) -> None:
+        if self._pending:
+            self._wake()
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def flush(self) -> None:
+        """Wait until every queued event has been handed to the fan-out."""
+        with self._cond:
+            self._cond.notify_all()
+            while self._pending or self._busy:
+                self._cond.wait(timeout=0.1)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="board-publisher",
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending:
+                    self._cond.wait(timeout=0.5)  # (a missed wake-up costs at most this)
+                batch = []
+                while self._pending:  # what queued up meanwhile goes out together
+                    batch.append(self._pending.popleft())
+                self._busy = True
+            try:
+                self._deliver(batch)
+            finally:
+                if not self._pending and not database.is_closed():
+                    database.close()  # back to the pool (a file copy needs them all)
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _deliver(self, batch: list[tuple[str, dict]]) -> None:
+        """Enrich and send a batch in order: one catalogue check and one read of each
+        hall's waiting counts serve the whole batch (every event in it committed
+        before the counts are read)."""
+        open_read_scope()
+        counts: dict = {}
         try:
-            event = enrich(site_code, event)
-        except Exception:  # a board without speech beats a board without the call
-            log.exception("could not enrich %s event for %s", event.get("type"), site_code)
-        self.fanout.send(site_code, event)
+            for site_code, event in batch:
+                try:
+                    event = enrich(site_code, event, counts)
+                except Exception:  # a board without speech beats a board without the call
+                    log.exception("could not enrich %s event for %s", event.get("type"),
+                                  site_code)
+                try:
+                    self.fanout.send(site_code, event)
+                except Exception:  # a broken broker must not stop the next event
+                    log.exception("could not publish %s event for %s", event.get("type"),
+                                  site_code)
+        finally:
+            close_read_scope()
 
 
 class Boards:
@@ -121,7 +212,7 @@ def init_app(app) -> None:
                              prefix=settings.get("BOARD_CHANNEL_PREFIX") or "mpp:")
     else:
         fanout = LocalFanout(hub)
-    events.install(BoardPublisher(fanout))
+    events.install(BoardPublisher(fanout, hub))
     sockets = SocketLoop(hub, ping_seconds=int(settings.get("BOARD_PING_SECONDS") or 25),
                          now_iso=lambda: app.clock.now().isoformat(),
                          stopping=shutting_down)

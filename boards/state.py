@@ -7,7 +7,7 @@ address of a call, and the hall's waiting counts after any change to the queue.
 import datetime as dt
 
 from app.clock import iso, local_day
-from app.domain import audit, hall_state, queueing
+from app.domain import audit, catalogue_cache, hall_state, queueing
 from app.models import Counter, CounterService, Service, Site, Ticket, TicketEvent
 
 from . import audio, speech
@@ -91,14 +91,16 @@ def waiting_rows(site: Site, now: dt.datetime) -> list[dict]:
              "waiting": counts.get(s.code, 0)} for s in queueing.services_at(site)]
 
 
-def enrich(site_code: str, event: dict) -> dict:
+def enrich(site_code: str, event: dict, counts: dict | None = None) -> dict:
     """Add what boards need to an event from the domain, once, at the publisher: the
     speech text and audio address of a call or recall, the waiting counts after a
-    change to the queue. Runs after commit with the publisher's connection."""
+    change to the queue. Runs after commit with the publisher's connection. `counts`
+    (the publisher's, per batch of events) keeps each hall's counts per day once read:
+    every event of the batch committed before, so they are current for each."""
     kind = event.get("type")
     if kind not in ("call", "recall") and kind not in QUEUE_CHANGES:
         return event
-    site = Site.get_or_none(Site.code == site_code)
+    site = catalogue_cache.current().site(site_code)
     if site is None:
         return event
     event = dict(event)
@@ -110,7 +112,14 @@ def enrich(site_code: str, event: dict) -> dict:
     if kind in QUEUE_CHANGES:
         moment = dt.datetime.fromisoformat(event["at"]) if event.get("at") else None
         if moment is not None:
-            event["waiting"] = queueing.waiting_counts(site.id, moment)
+            key = (site.id, local_day(moment))
+            if counts is None or key not in counts:
+                waiting = queueing.waiting_counts(site.id, moment)
+                if counts is None:
+                    event["waiting"] = waiting
+                    return event
+                counts[key] = waiting
+            event["waiting"] = dict(counts[key])
     return event
 
 

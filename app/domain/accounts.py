@@ -25,7 +25,7 @@ import peewee as pw
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import as_utc_naive, iso
-from ..db import write_transaction
+from ..db import Param, prepared, write_transaction
 from ..errors import DomainError, Forbidden
 from ..models import ApiToken, LoginAttempt, Site, StaffSession, User
 from . import audit
@@ -220,12 +220,16 @@ def issue_token(user: User, now: dt.datetime, lifetime: dt.timedelta = TOKEN_LIF
     return token
 
 
+# Every staff API request starts here: prepared, rendered to SQL once (app/db.py).
+_USER_FOR_TOKEN = prepared(lambda: (
+    User.select().join(ApiToken, on=(ApiToken.user == User.id))
+    .where((ApiToken.token_hash == Param("digest"))
+           & (ApiToken.expires_at > Param("now")) & (User.active == True))  # noqa: E712
+    .limit(1)))
+
+
 def user_for_token(token: str, now: dt.datetime) -> User | None:
-    row = (ApiToken.select(ApiToken, User).join(User)
-           .where((ApiToken.token_hash == _digest(token))
-                  & (ApiToken.expires_at > as_utc_naive(now)) & (User.active == True))  # noqa: E712
-           .first())
-    return row.user if row else None
+    return _USER_FOR_TOKEN.first(User, digest=_digest(token), now=as_utc_naive(now))
 
 
 def revoke_token(token: str) -> bool:

@@ -9,9 +9,12 @@ deletes an entry (the database refuses it too: triggers from migration 0500).
 import datetime as dt
 from dataclasses import dataclass
 
+import peewee as pw
+
 from ..clock import WITA, as_utc_naive
+from ..db import Param, prepared
 from ..models import AuditEntry, User
-from . import seed
+from . import catalogue_cache, seed
 from .contact import mask_phone
 from .nik import mask_nik
 
@@ -31,7 +34,11 @@ class Actor:
 
     @classmethod
     def of(cls, user: User, client: str = "") -> "Actor":
-        return cls(user.username, user.role, user.site.code if user.site_id else "",
+        site = None
+        if user.site_id:  # the hall's code from the catalogue cache, not a query
+            site = user.__rel__.get("site") or catalogue_cache.current().site_by_id(
+                user.site_id) or user.site
+        return cls(user.username, user.role, site.code if site else "",
                    (client or "")[:100])
 
 
@@ -72,10 +79,20 @@ def record(actor: Actor | str, action: str, obj: str, now: dt.datetime,
         return None
     if isinstance(actor, str):
         actor = Actor(actor)
-    return AuditEntry.create(
+    values = dict(
         at=as_utc_naive(now), actor=actor.username[:80], role=actor.role[:12],
         site_code=(site_code or "")[:40], action=action[:60], object=(obj or "")[:120],
         before=masked(before), after=masked(after), client=actor.client[:100])
+    entry = AuditEntry(**values)
+    entry.id = _INSERT_ENTRY.insert(**values)
+    entry._dirty.clear()
+    return entry
+
+
+# Every staff action writes one: prepared, rendered to SQL once (app/db.py).
+_INSERT_ENTRY = prepared(lambda: AuditEntry.insert({
+    field: Param(field.name, field) for field in AuditEntry._meta.sorted_fields
+    if not isinstance(field, pw.AutoField)}))
 
 
 def entries(site_code: str = "", actor: str = "", action: str = "",

@@ -11,9 +11,9 @@ from functools import lru_cache
 import holidays
 
 from ..clock import WITA, to_local
-from ..db import Param, prepared
 from ..errors import Invalid, NotFound
-from ..models import Closure, OpeningWindow, Service, Site, SiteService
+from ..models import Closure, Service, Site, SiteService
+from . import catalogue_cache
 
 DAY_NAMES = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
 MONTH_NAMES = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli",
@@ -33,7 +33,9 @@ def holiday_name(day: dt.date) -> str | None:
 def closure_on(site: Site, day: dt.date, service: Service | None = None) -> Closure | None:
     """The closure that closes the hall (or, given `service`, that service) on `day`:
     a whole-hall one first, else one naming the service."""
-    rows = _CLOSURES_ON.models(Closure, day=day, site=site)
+    site_id = site.id if isinstance(site, Site) else site
+    rows = [row for row in catalogue_cache.current().closures(day)
+            if row.site_id is None or row.site_id == site_id]
     for row in rows:
         if row.services is None:
             return row
@@ -78,22 +80,15 @@ def _intersect(a: list[Window], b: list[Window]) -> list[Window]:
     return sorted(out, key=lambda w: w.opens)
 
 
-# Read on every ticket: prepared, rendered to SQL once (app/db.py).
-_CLOSURES_ON = prepared(lambda: Closure.select().where(
-    (Closure.day == Param("day"))
-    & ((Closure.site.is_null()) | (Closure.site == Param("site")))).order_by(Closure.id))
-# (For the hall's own hours `service` is None: the IS NULL branch alone matches.)
-_WINDOWS_OF = prepared(lambda: OpeningWindow.select().where(
-    (OpeningWindow.site == Param("site"))
-    & (OpeningWindow.service.is_null() | (OpeningWindow.service == Param("service")))))
-_OFFERED = prepared(lambda: SiteService.select().where(
-    (SiteService.site == Param("site")) & (SiteService.service == Param("service"))
-    & (SiteService.active == True)).limit(1))  # noqa: E712
+# Read on every ticket: from the catalogue cache (catalogue_cache.py), not the database.
+
+def _id(row) -> int | None:
+    return row.id if hasattr(row, "id") else row
 
 
 def offered(site: Site, service: Service) -> SiteService | None:
     """The service as offered (and active) at this hall, or None."""
-    return _OFFERED.first(SiteService, site=site, service=service)
+    return catalogue_cache.current().offer(_id(site), _id(service))
 
 
 def require_offered(site: Site, service: Service) -> SiteService:
@@ -106,7 +101,8 @@ def require_offered(site: Site, service: Service) -> SiteService:
 
 def weekly_windows(site: Site, service: Service | None) -> dict[int, list[Window]]:
     """Windows per weekday: the hall's, narrowed by the service's own if it has any."""
-    rows = _WINDOWS_OF.models(OpeningWindow, site=site, service=service)
+    # (For the hall's own hours `service` is None: its windows alone.)
+    rows = catalogue_cache.current().windows(_id(site), _id(service))
     hall, own = {}, {}
     for row in rows:
         target = hall if row.service_id is None else own

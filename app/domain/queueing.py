@@ -11,7 +11,15 @@ import peewee as pw
 
 from .. import events
 from ..clock import as_utc_naive, iso, local_day
-from ..db import Param, lock_rows, prepared, skip_locked, write_transaction
+from ..db import (
+    Param,
+    database,
+    is_sqlite,
+    lock_rows,
+    prepared,
+    skip_locked,
+    write_transaction,
+)
 from ..errors import Conflict, Invalid, NotFound
 from ..models import (
     Appointment,
@@ -23,8 +31,9 @@ from ..models import (
     Ticket,
     TicketEvent,
     VisitFact,
+    WaitingCount,
 )
-from . import audit, calendar, numbering
+from . import audit, calendar, catalogue_cache, numbering
 from .audit import Actor
 
 PRIORITY_GROUPS = {
@@ -63,37 +72,59 @@ ALLOWED_FROM = {
 
 # --- lookups -------------------------------------------------------------------------
 
-# The ticket path's queries are `prepared`: rendered to SQL once (app/db.py).
-_SITE_BY_CODE = prepared(lambda: Site.select().where(Site.code == Param("code")).limit(1))
-_SERVICE_BY_CODE = prepared(
-    lambda: Service.select().where(Service.code == Param("code")).limit(1))
-
+# Halls, services and counters come from the catalogue cache (catalogue_cache.py).
 
 def get_site(code: str) -> Site:
-    site = _SITE_BY_CODE.first(Site, code=code)
+    site = catalogue_cache.current().site(code) if isinstance(code, str) else None
     if site is None:
         raise NotFound(f"Lokasi '{code}' tidak dikenal.", code="unknown_site")
     return site
 
 
 def get_service(code: str) -> Service:
-    service = _SERVICE_BY_CODE.first(Service, code=code)
+    service = catalogue_cache.current().service(code) if isinstance(code, str) else None
     if service is None:
         raise NotFound(f"Layanan '{code}' tidak dikenal.", code="unknown_service")
     return service
 
 
-def get_counter(site: Site, code: str) -> Counter:
-    counter = Counter.get_or_none((Counter.site == site) & (Counter.code == code))
+def get_counter(site: Site, code: str, status_now: bool = True) -> Counter:
+    """The hall's counter. `status_now=False` takes it from the catalogue cache, whose
+    `status` may be old: for callers that read the row again (call-next locks it)."""
+    if status_now:
+        counter = Counter.get_or_none((Counter.site == site) & (Counter.code == code))
+    else:
+        counter = catalogue_cache.current().counter(site, code)
     if counter is None:
         raise NotFound(f"Loket '{code}' tidak ada di {site.name}.", code="unknown_counter")
     return counter
 
 
+_TICKET_BY_ID = prepared(lambda: Ticket.select().where(Ticket.id == Param("id")).limit(1))
+_LOCK_TICKET = prepared(lambda: lock_rows(
+    Ticket.select().where(Ticket.id == Param("id")).limit(1)))
+_LOCK_COUNTER = prepared(lambda: lock_rows(
+    Counter.select().where(Counter.id == Param("id")).limit(1)))
+
+
 def get_ticket(ticket_id: str) -> Ticket:
-    ticket = Ticket.get_or_none(Ticket.id == ticket_id) if _looks_like_id(ticket_id) else None
+    ticket = _TICKET_BY_ID.first(Ticket, id=ticket_id) if _looks_like_id(ticket_id) else None
     if ticket is None:
         raise NotFound("Tiket tidak ditemukan.", code="unknown_ticket")
+    return attach(ticket)
+
+
+def attach(ticket: Ticket, catalogue=None) -> Ticket:
+    """The ticket's hall, service and counter from the catalogue cache, so reading them
+    costs no query (the counter's `status` is not current: read the row for that)."""
+    catalogue = catalogue or catalogue_cache.current()
+    ticket.__rel__["site"] = catalogue.site_by_id(ticket.site_id)
+    ticket.__rel__["service"] = catalogue.service_by_id(ticket.service_id)
+    if ticket.counter_id is not None:
+        ticket.__rel__["counter"] = catalogue.counter_by_id(ticket.counter_id)
+    for name in ("site", "service", "counter"):  # unknown to the cache: peewee's own load
+        if ticket.__rel__.get(name) is None:
+            ticket.__rel__.pop(name, None)
     return ticket
 
 
@@ -106,11 +137,15 @@ def counter_services(counter: Counter) -> list[int]:
     return [link.service_id for link in counter.service_links]
 
 
+_CURRENT_TICKET = prepared(lambda: (
+    Ticket.select()
+    .where((Ticket.counter == Param("counter")) & (Ticket.status.in_(ACTIVE)))
+    .order_by(Ticket.called_at.desc())
+    .limit(1)))
+
+
 def current_ticket(counter: Counter) -> Ticket | None:
-    return (Ticket.select()
-            .where((Ticket.counter == counter) & (Ticket.status.in_(ACTIVE)))
-            .order_by(Ticket.called_at.desc())
-            .first())
+    return _CURRENT_TICKET.first(Ticket, counter=counter)
 
 
 # --- ordering ------------------------------------------------------------------------
@@ -149,16 +184,28 @@ def waiting_in_lane(site: Site, prefix: str, day: dt.date, now: dt.datetime) -> 
 
 
 def waiting_before(ticket: Ticket, now: dt.datetime) -> int:
-    """How many waiting tickets of the lane come before this one: one COUNT with a
-    row-value comparison on the queue order (its place in `waiting_in_lane`, without
-    loading the lane)."""
+    """How many waiting tickets of the lane come before this one (its place in
+    `waiting_in_lane`, without loading the lane).
+
+    Most tickets are walk-ins with no priority group (or appointments not yet due): every
+    priority and due ticket goes before them, so on SQLite their place is the lane's
+    waiting count (`waiting_count`, kept by triggers) less the tickets from this one to
+    the lane's end, an index range of the few issued after it (`ticket_lane_order`):
+    the cost does not grow with the lane. A priority or due ticket, and PostgreSQL, take
+    one COUNT with a row-value comparison on the queue order."""
     if ticket.status != "waiting":
         return 0
     now_naive = as_utc_naive(now)
-    key = dict(zip(_KEY_SLOTS, queue_key(ticket, now_naive)))
-    return _AHEAD_IN_LANE.scalar(site=ticket.site_id, day=ticket.day,
-                                 prefix=ticket.service.prefix,
-                                 now=now_naive, **key)
+    key = queue_key(ticket, now_naive)
+    prefix = catalogue_cache.current().service_by_id(ticket.service_id).prefix \
+        if ticket.__rel__.get("service") is None else ticket.service.prefix
+    if is_sqlite() and key[0] == 1 and key[1] == 1:
+        cursor = database.execute_sql(_AHEAD_OF_WALK_IN, (
+            ticket.site_id, ticket.day, prefix,
+            ticket.site_id, ticket.day, prefix, now_naive, key[2], key[2], key[3], key[4]))
+        return cursor.fetchone()[0]
+    return _AHEAD_IN_LANE.scalar(site=ticket.site_id, day=ticket.day, prefix=prefix,
+                                 now=now_naive, **dict(zip(_KEY_SLOTS, key)))
 
 
 _KEY_SLOTS = ("k_priority", "k_due", "k_time", "k_issued", "k_id")
@@ -168,6 +215,16 @@ _AHEAD_IN_LANE = prepared(lambda: (
            & _lane(Param("prefix")) & (Ticket.status == "waiting")
            & (pw.Tuple(*queue_order(Param("now")))
               < pw.Tuple(*[Param(name) for name in _KEY_SLOTS])))))
+# SQLite: the lane's waiting count less the tickets of the walk-in part of the queue
+# (no priority group, not due) from this one on, in queue order.
+_LANE_SERVICES = "service_id IN (SELECT id FROM service WHERE prefix = ?)"
+_AHEAD_OF_WALK_IN = (
+    "SELECT (SELECT COALESCE(SUM(waiting), 0) FROM waiting_count "
+    f"WHERE site_id = ? AND day = ? AND {_LANE_SERVICES}) - "
+    "(SELECT COUNT(*) FROM ticket WHERE site_id = ? AND day = ? AND status = 'waiting' "
+    f"AND {_LANE_SERVICES} AND priority_group IS NULL "
+    "AND (due_at IS NULL OR due_at > ?) AND COALESCE(due_at, issued_at) >= ? "
+    "AND (COALESCE(due_at, issued_at), issued_at, id) >= (?, ?, ?))")
 
 
 def waiting_for_services(site: Site, service_ids: list[int], now: dt.datetime,
@@ -184,12 +241,18 @@ def waiting_for_services(site: Site, service_ids: list[int], now: dt.datetime,
 
 def waiting_counts(site: Site | int, now: dt.datetime) -> dict[str, int]:
     """Tickets waiting today at the hall, by service code (services with none are left
-    out): the kiosk, the API and the boards all read this one query."""
-    rows = (Ticket.select(Service.code, pw.fn.COUNT(Ticket.id))
-            .join(Service)
-            .where((Ticket.site == site) & (Ticket.day == local_day(now))
-                   & (Ticket.status == "waiting"))
-            .group_by(Service.code).tuples())
+    out): the kiosk, the API and the boards all read this one query. On SQLite it reads
+    the counts the triggers keep (`waiting_count`), not the tickets."""
+    if is_sqlite():
+        rows = (WaitingCount.select(Service.code, WaitingCount.waiting).join(Service)
+                .where((WaitingCount.site == site) & (WaitingCount.day == local_day(now))
+                       & (WaitingCount.waiting > 0)).tuples())
+    else:
+        rows = (Ticket.select(Service.code, pw.fn.COUNT(Ticket.id))
+                .join(Service)
+                .where((Ticket.site == site) & (Ticket.day == local_day(now))
+                       & (Ticket.status == "waiting"))
+                .group_by(Service.code).tuples())
     return {code: n for code, n in rows}
 
 
@@ -295,42 +358,111 @@ CALL_HOOKS = []
 def call_next(counter: Counter, now: dt.datetime,
               by: Actor | str | None = None) -> Ticket | None:
     """The oldest eligible waiting ticket for the counter's services, or None."""
+    catalogue = catalogue_cache.current()  # read before the transaction (catalogue_cache)
+    services = catalogue.counter_service_ids(counter.id)
+    site = catalogue.site_by_id(counter.site_id)
     with write_transaction():
-        counter = lock_rows(Counter.select().where(Counter.id == counter.id)).get()
+        counter = _LOCK_COUNTER.first(Counter, id=counter.id)
+        if counter is None:
+            raise NotFound("Loket tidak ditemukan.", code="unknown_counter")
+        counter.__rel__["site"] = site
         _require_counter_can_call(counter)
         busy = current_ticket(counter)
         if busy is not None:
             raise Conflict(f"Loket masih menangani {busy.number}. Selesaikan atau tandai "
                            "tidak hadir dulu.", code="counter_busy", ticket=busy.id)
-        services = counter_services(counter)
         if not services:
             return None
         now_naive = as_utc_naive(now)
-        candidates = skip_locked(
-            Ticket.select()
-            .where((Ticket.site == counter.site_id) & (Ticket.day == local_day(now))
-                   & (Ticket.status == "waiting") & (Ticket.service.in_(services)))
-            .order_by(*queue_order(now_naive))
-            .limit(1))
-        ticket = candidates.first()
+        ticket = _head_of_queue(counter.site_id, services, now)
         if ticket is None:
             return None
-        taken = (Ticket.update(status="called", counter=counter, called_at=now_naive,
-                               call_count=Ticket.call_count + 1)
-                 .where((Ticket.id == ticket.id) & (Ticket.status == "waiting"))
-                 .execute())
+        taken = _TAKE.execute(counter=counter, at=now_naive, id=ticket.id).rowcount
         if taken != 1:  # pragma: no cover - the locks above make this unreachable
             raise Conflict("Tiket baru saja diambil loket lain. Coba lagi.",
                            code="already_taken")
         if counter.status != "open":
             counter.status = "open"
             counter.save(only=[Counter.status])
-        ticket = Ticket.get_by_id(ticket.id)
+        # The row as the UPDATE left it, without reading it back.
+        ticket.status, ticket.counter, ticket.called_at = "called", counter, now_naive
+        ticket.call_count += 1
+        ticket._dirty.clear()
+        ticket.__rel__["site"] = site
+        ticket.__rel__["service"] = catalogue.service_by_id(ticket.service_id)
         _record(ticket, "called", now, counter, by)
-        _publish(counter.site, "call", ticket, counter, now)
+        _publish(site, "call", ticket, counter, now)
         for hook in CALL_HOOKS:
             hook(counter.site_id, now)
     return ticket
+
+
+_TAKE = prepared(lambda: (
+    Ticket.update(status="called", counter=Param("counter", Ticket.counter),
+                  called_at=Param("at", Ticket.called_at), call_count=Ticket.call_count + 1)
+    .where((Ticket.id == Param("id")) & (Ticket.status == "waiting"))))
+
+
+def _head_of_queue(site_id: int, services: list[int], now: dt.datetime) -> Ticket | None:
+    """The first waiting ticket of these services at the hall in queue order.
+
+    PostgreSQL: one ordered query that skips rows other counters hold (SKIP LOCKED).
+    SQLite (one writer at a time, nothing to skip): the heads of the parts of the queue
+    order, each an index range, in one statement: the first priority ticket, the first
+    due appointment, and each service's first walk-in (migration 0600's indexes); the
+    first of those in `queue_key` order is the head, so the cost does not grow with the
+    lane."""
+    now_naive = as_utc_naive(now)
+    day = local_day(now)
+    if not is_sqlite():
+        return skip_locked(
+            Ticket.select()
+            .where((Ticket.site == site_id) & (Ticket.day == day)
+                   & (Ticket.status == "waiting") & (Ticket.service.in_(services)))
+            .order_by(*queue_order(now_naive))
+            .limit(1)).first()
+    sql, params = _heads_sql(len(services)), []
+    marks = list(services)
+    params += [site_id, day, *marks, now_naive]  # priority
+    params += [site_id, day, *marks, now_naive]  # due
+    for service_id in services:
+        params += [site_id, day, service_id, now_naive]
+    cursor = database.execute_sql(sql, params)
+    fields = [Ticket._meta.columns[column[0]] for column in cursor.description]
+    heads = []
+    for row in cursor.fetchall():
+        ticket = Ticket(__no_default__=1, **{
+            f.name: f.python_value(value) for f, value in zip(fields, row)})
+        ticket._dirty.clear()
+        heads.append(ticket)
+    return min(heads, key=lambda t: queue_key(t, now_naive)) if heads else None
+
+
+_HEADS_SQL: dict[int, str] = {}
+
+
+def _heads_sql(n_services: int) -> str:
+    sql = _HEADS_SQL.get(n_services)
+    if sql is None:
+        columns = ", ".join(f'"{f.column_name}"' for f in Ticket._meta.sorted_fields)
+        marks = ", ".join("?" * n_services)
+        where = "WHERE site_id = ? AND day = ? AND status = 'waiting' AND "
+        base = f"SELECT {columns} FROM ticket {where}"
+        time_order = "COALESCE(due_at, issued_at), issued_at, id"
+        parts = [  # (without statistics the planner would walk the lane for the first)
+            f"SELECT {columns} FROM ticket INDEXED BY ticket_waiting_priority {where}"
+            f"service_id IN ({marks}) AND priority_group IS NOT NULL "
+            "ORDER BY CASE WHEN due_at IS NOT NULL AND due_at <= ? THEN 0 ELSE 1 END, "
+            f"{time_order} LIMIT 1",
+            base + f"service_id IN ({marks}) AND priority_group IS NULL "
+            f"AND due_at IS NOT NULL AND due_at <= ? ORDER BY {time_order} LIMIT 1",
+        ] + [
+            base + "service_id = ? AND priority_group IS NULL "
+            f"AND (due_at IS NULL OR due_at > ?) ORDER BY {time_order} LIMIT 1"
+        ] * n_services
+        sql = _HEADS_SQL[n_services] = " UNION ALL ".join(
+            f"SELECT * FROM ({part})" for part in parts)
+    return sql
 
 
 def _require_counter_can_call(counter: Counter) -> None:
@@ -359,10 +491,12 @@ def _transition(ticket_id: str, action: str, now: dt.datetime, by: Actor | str |
     """Lock the ticket, check the transition is allowed from its current status,
     apply the change, audit it and publish it. `apply` may return more detail for the
     ticket's event."""
+    catalogue = catalogue_cache.current()  # read before the transaction (catalogue_cache)
     with write_transaction():
-        ticket = lock_rows(Ticket.select().where(Ticket.id == ticket_id)).first()
+        ticket = _LOCK_TICKET.first(Ticket, id=ticket_id)
         if ticket is None:
             raise NotFound("Tiket tidak ditemukan.", code="unknown_ticket")
+        attach(ticket, catalogue)
         if ticket.status not in ALLOWED_FROM[action]:
             raise Conflict(
                 f"Tiket {ticket.number} berstatus '{STATUS_LABELS[ticket.status]}'; "
@@ -370,10 +504,17 @@ def _transition(ticket_id: str, action: str, now: dt.datetime, by: Actor | str |
                 status_now=ticket.status, action=action)
         counter = ticket.counter
         detail.update(apply(ticket) or {})
-        ticket.save()
+        _SAVE_TICKET.execute(**{name: ticket.__data__.get(name)
+                                for name in Ticket._meta.fields})
+        ticket._dirty.clear()
         _record(ticket, action, now, counter, by, **detail)
         _publish(ticket.site, action, ticket, counter, now)
     return ticket
+
+
+_SAVE_TICKET = prepared(lambda: Ticket.update({
+    field: Param(field.name, field) for field in Ticket._meta.sorted_fields
+    if field is not Ticket.id}).where(Ticket.id == Param("id", Ticket.id)))
 
 
 def start(ticket_id: str, now: dt.datetime, by: Actor | str | None = None) -> Ticket:

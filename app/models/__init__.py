@@ -7,8 +7,8 @@ the domain verbs that own them. Datetimes are stored as naive UTC; local WITA da
 dates.
 
 - catalogue: Site, Agency, Service, SiteService, OpeningWindow, Closure, Counter,
-  CounterService, CatalogueVersion
-- queue: NumberSequence, Ticket, TicketEvent
+  CounterService, CatalogueVersion, CatalogueGeneration
+- queue: NumberSequence, Ticket, TicketEvent, WaitingCount
 - accounts: User, ApiToken, StaffSession, LoginAttempt
 - audit: AuditEntry
 - booking: BookingSetting, SlotCounter, DayCounter, Appointment
@@ -29,6 +29,7 @@ from .booking import Appointment, BookingSetting, DayCounter, SlotCounter
 from .cases import Case, CaseAttachment, CaseEvent
 from .catalogue import (
     Agency,
+    CatalogueGeneration,
     CatalogueVersion,
     Closure,
     Counter,
@@ -53,19 +54,20 @@ from .forwarding import (
 from .mail import MailMessage
 from .notify import Notification, NotifyNonce, NotifyOptOut, NotifyTemplate, TicketWatch
 from .printing import Kiosk, PrintJob
-from .queue import NumberSequence, Ticket, TicketEvent
+from .queue import NumberSequence, Ticket, TicketEvent, WaitingCount
 from .ratelimit import RateCounter
 from .survey import SurveyResponse
 from .visits import HallPulse, VisitCursor, VisitDay, VisitFact
 
 __all__ = [
     "Agency", "ApiToken", "Appointment", "AuditEntry", "BoardDevice", "BoardPairing",
-    "BookingSetting", "Case",
-    "CaseAttachment", "CaseEvent", "CaseUpdate", "CatalogueVersion", "Closure", "Counter",
+    "BookingSetting", "Case", "CaseAttachment", "CaseEvent", "CaseUpdate",
+    "CatalogueGeneration", "CatalogueVersion", "Closure", "Counter",
     "CounterService", "DayCounter", "FeedCounter", "ForwardingMessage", "HallPulse", "HallState",
     "InboxMessage", "JSONField", "Kiosk", "LoginAttempt", "MailMessage", "Notification",
     "NotifyNonce", "NotifyOptOut", "NotifyTemplate", "NumberSequence",
     "OpeningWindow", "PrintJob", "RateCounter", "Service", "Site", "SiteService", "StaffSession",
     "SlotCounter", "SurveyResponse", "SyncKey", "SyncNonce", "SyncState", "Ticket",
-    "TicketEvent", "TicketWatch", "User", "VisitCursor", "VisitDay", "VisitFact", "random_id",
+    "TicketEvent", "TicketWatch", "User", "VisitCursor", "VisitDay", "VisitFact", "WaitingCount",
+    "random_id",
 ]

@@ -104,3 +104,11 @@ class CatalogueVersion(BaseModel):
     version = pw.BigIntegerField(default=0)
     target = pw.BigIntegerField(default=0)  # the newest version meant for this hall
     updated_at = pw.DateTimeField(null=True)
+
+
+class CatalogueGeneration(BaseModel):
+    """One row (id 1) whose `generation` database triggers raise on every write to a
+    catalogue table (sites, agencies, services, offers, hours, closures, counters but
+    not their status, counter services): each process's catalogue cache
+    (`app.domain.catalogue_cache`) compares it with the generation it loaded."""
+    generation = pw.BigIntegerField(default=0)

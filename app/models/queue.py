@@ -20,7 +20,8 @@ class NumberSequence(BaseModel):
 
 class Ticket(BaseModel):
     id = pw.CharField(primary_key=True, max_length=32, default=random_id)
-    site = pw.ForeignKeyField(Site)
+    # Indexed by the (site, prefix, day, seq) and lane-order indexes that start with it.
+    site = pw.ForeignKeyField(Site, index=False)
     service = pw.ForeignKeyField(Service)
     day = pw.DateField()
     prefix = pw.CharField(max_length=2)
@@ -40,10 +41,25 @@ class Ticket(BaseModel):
     call_count = pw.IntegerField(default=0)
 
     class Meta:
+        # Migration 0600 adds the queue's own: `ticket_lane_order` (site, day, status,
+        # service, COALESCE(due_at, issued_at), issued_at, id), which also serves every
+        # (site, day, status) lookup, and two partial ones of the waiting tickets.
         indexes = (
             (("site", "prefix", "day", "seq"), True),
-            (("site", "day", "status"), False),
         )
+
+
+class WaitingCount(BaseModel):
+    """Tickets waiting per (hall, service, day), kept by triggers on `ticket` on SQLite
+    (migration 0600), so the boards' counts and the people ahead of a ticket need not
+    count the lane. Empty on PostgreSQL, which counts with GROUP BY."""
+    site = pw.ForeignKeyField(Site)
+    service = pw.ForeignKeyField(Service)
+    day = pw.DateField()
+    waiting = pw.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("site", "service", "day"), True),)
 
 
 class TicketEvent(BaseModel):

@@ -116,7 +116,8 @@ def counters(site_code):
 def _staff_counter(site_code, counter_code):
     site = queueing.get_site(site_code)
     accounts.require_site_role(g.api_user, site)
-    return queueing.get_counter(site, counter_code)
+    # call-next, recall and status read the counter's row again in their transaction
+    return queueing.get_counter(site, counter_code, status_now=False)
 
 
 @bp.post("/api/v1/sites/<site_code>/counters/<counter_code>/call-next")

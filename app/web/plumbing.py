@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from printers.qr import qr_svg_data_uri
 
-from ..db import database
+from ..db import close_read_scope, database, open_read_scope
 from ..domain import accounts
 from ..errors import DomainError
 from ..models import User
@@ -111,6 +111,7 @@ def init_app(app):
     @app.before_request
     def open_connection():
         g.request_started = time.perf_counter()
+        open_read_scope()
         database.connect(reuse_if_open=True)
 
     @app.before_request
@@ -129,6 +130,7 @@ def init_app(app):
 
     @app.teardown_request
     def close_connection(_exc):
+        close_read_scope()
         if not database.is_closed():
             database.close()
 

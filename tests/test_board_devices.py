@@ -236,7 +236,7 @@ def test_unregistered_max_is_at_most_half_the_capacity():
 
 
 def test_migration_0620_upgrades_a_hall_with_data(tmp_path):
-    """A hall's database at 0590 with a hall and a ticket in it gains the two tables;
+    """A hall's database at 0610 with a hall and a ticket in it gains the two tables;
     what was there stays, and a board registers at once."""
     from playhouse.migrations import Runner
 
@@ -247,8 +247,8 @@ def test_migration_0620_upgrades_a_hall_with_data(tmp_path):
     app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test"})
     with app.app_context():
         database.connect(reuse_if_open=True)
-        Runner(database.obj, directory=str(MIGRATIONS)).up(target="0590_visit_days")
-        demo.load("demo")  # the tables it fills are the same at 0590
+        Runner(database.obj, directory=str(MIGRATIONS)).up(target="0610_sessions")
+        demo.load("demo")  # the tables it fills are the same at 0610
         ticket = queueing.issue_ticket(Site.get(Site.code == "tabang"),
                                        queueing.get_service("ADM-KTP"), MONDAY_9)
         database.close()

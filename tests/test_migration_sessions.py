@@ -21,7 +21,7 @@ ROWS = [
 def upgrade_with_data(app, quote_user: str, true: str, false: str):
     with app.app_context():
         database.connect(reuse_if_open=True)
-        Runner(database.obj, directory=str(MIGRATIONS)).up(target="0590_visit_days")
+        Runner(database.obj, directory=str(MIGRATIONS)).up(target="0600_fast_ticket_path")
         for sql in ROWS:
             database.execute_sql(sql.format(user=quote_user, true=true, false=false))
         try:

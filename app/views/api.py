@@ -131,7 +131,8 @@ def counter_status(site_code, counter_code):
     return jsonify(serializers.counter_dict(counter))
 
 
-@bp.post("/api/v1/tickets/<ticket_id>/<action>")
+@bp.post('/api/v1/tickets/<ticket_id>/<any(start, "no-show", requeue, finish, transfer)'
+         ':action>')
 @token_required
 def ticket_action(ticket_id, action):
     ticket = _staff_ticket(ticket_id)

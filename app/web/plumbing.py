@@ -149,7 +149,12 @@ def init_app(app):
         message = {404: "Alamat tidak ditemukan.",
                    405: "Metode ini tidak diizinkan untuk alamat ini.",
                    413: "Data yang dikirim terlalu besar."}.get(status) or exc.description
-        return error_response(status, HTTP_CODES.get(status, "error"), message)
+        response = make_response(error_response(status, HTTP_CODES.get(status, "error"),
+                                                message))
+        allowed = getattr(exc, "valid_methods", None)
+        if status == 405 and allowed:  # RFC 9110: a 405 names the methods that work
+            response.headers["Allow"] = ", ".join(sorted(set(allowed) | {"OPTIONS"}))
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc):

@@ -29,7 +29,7 @@ openapi.add_operations([
      {"200": "agency", "403": "not an admin", "404": "unknown_agency",
       "422": "missing_field"}),
     ("get", "/api/v1/admin/services", "Services of the catalogue (?q= searches)", "admin",
-     None, {"200": "services", "403": "not an admin"}),
+     None, {"200": "services", "403": "not an admin"}, {"query": {"q": "string"}}),
     ("post", "/api/v1/admin/services", "Create a service", "admin",
      {"code": "string", "name": "string", "agency": "string", "prefix": "string",
       "requirements": "array?", "target_wait_minutes": "integer?", "fee": "string?",

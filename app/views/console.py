@@ -22,7 +22,7 @@ from ..errors import DomainError
 from ..models import Site
 from ..web.auth import current_actor, signed_in_user
 from ..web.inputs import client_address, now
-from ..web.plumbing import LoginUser
+from ..web.plumbing import DATABASE_FREE, LoginUser
 from ..web.responses import htmx
 
 bp = Blueprint("console", __name__, url_prefix="/loket")
@@ -44,7 +44,7 @@ class PasswordForm(FlaskForm):
 
 # What a signed-in user who must change a one-time password may still reach.
 OPEN_DURING_CHANGE = {"static", "console.change_password", "console.logout",
-                      "console.login"}
+                      "console.login", *DATABASE_FREE}
 
 
 @bp.before_app_request

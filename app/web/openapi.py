@@ -46,6 +46,8 @@ PLUMBING = {
 OPERATIONS = [
     ("get", "/healthz", "Health check: the process answers (no database involved)", None,
      None, {"200": "status ok"}),
+    ("get", "/readyz", "Readiness: the database answers", None, None,
+     {"200": "status ok, database ok", "503": "database_unavailable"}),
     ("get", "/api/v1/openapi.json", "This document", None, None, {"200": "OpenAPI 3.1"}),
     ("post", "/api/v1/auth/token", "Exchange username and password for a bearer token",
      None, {"username": "string", "password": "string"},

@@ -5,6 +5,7 @@ import logging
 import time
 import uuid
 
+import peewee
 from flask import flash, g, jsonify, make_response, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, login_url, logout_user
@@ -13,12 +14,15 @@ from werkzeug.exceptions import HTTPException
 
 from printers.qr import qr_svg_data_uri
 
-from ..db import database
+from ..db import database, ready
 from ..errors import DomainError
 from ..models import User
 from .responses import htmx, page_or_fragment
 
 log = logging.getLogger("mpp.web")
+# Endpoints that answer without a database connection (liveness, the API document, and
+# readiness, which opens and checks its own): they must answer while the database is down.
+DATABASE_FREE = frozenset({"api.healthz", "api.readyz", "api.openapi", "static"})
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "console.login"
@@ -100,7 +104,8 @@ def init_app(app):
     @app.before_request
     def open_connection():
         g.request_started = time.perf_counter()
-        database.connect(reuse_if_open=True)
+        if request.endpoint not in DATABASE_FREE:
+            database.connect(reuse_if_open=True)
 
     @app.before_request
     def enforce_session_timeouts():
@@ -158,6 +163,14 @@ def init_app(app):
 
     @app.errorhandler(Exception)
     def unexpected(exc):
+        if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)) and (
+                not _database_answers()):
+            log.error("database unavailable: %s %s: %s", request.method, request.path, exc)
+            response = make_response(error_response(
+                503, "database_unavailable", "Basis data sedang tidak dapat dihubungi. "
+                "Coba lagi sebentar lagi. (Database unavailable.)"))
+            response.headers["Retry-After"] = "5"
+            return response
         incident = uuid.uuid4().hex[:12]
         log.exception("unexpected error, incident %s, %s %s", incident, request.method,
                       request.path)
@@ -166,6 +179,17 @@ def init_app(app):
         return error_response(500, "internal_error",
                               f"Terjadi kesalahan pada sistem. Kode insiden: {incident}.",
                               incident=incident)
+
+
+def _database_answers() -> bool:
+    """After a connection-level error: is the database there at all? (A 503 when not,
+    so that clients and proxies retry instead of reporting a bug.)"""
+    try:
+        if not database.is_closed() and database.in_transaction():
+            database.rollback()
+    except peewee.DatabaseError:
+        pass
+    return ready()
 
 
 class LoginUser:

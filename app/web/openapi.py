@@ -14,7 +14,8 @@ A row is a tuple:
   anything after a space a description ("string? (supervisor, operator)").
 - responses: every status the operation itself answers. The statuses the shared
   plumbing answers are added here, so no row needs to repeat them: 404 when the path has
-  parameters, 401/403 with auth, 400/413/415/422 with a JSON body.
+  parameters, 401/403 with auth, 400/413/415/422 with a JSON body, 414 (from the
+  HTTP server) with query parameters.
 - `extra` (optional dict):
   - `query`: {"name": "kind"} query parameters (same kinds; optional unless stated:
     here `!` at the end makes one required),
@@ -22,12 +23,13 @@ A row is a tuple:
   - `multipart`: {"field": "binary"} a multipart/form-data body instead of JSON,
   - `security`: "hall_signature" for the centre's signed sync routes (X-MPP-* headers),
   - `content`: {status: media type or None} what a success answer is (default:
-    application/json, or the media type the description starts with; None: any).
+    application/json, or the media type the description starts with; None: any),
+  - `schema`: {status: JSON schema} of a JSON success answer (default: an object);
+    `REF["Ticket"]` and the other `SCHEMAS` below are there to share.
 """
 import re
 
 ERROR = {"$ref": "#/components/schemas/Error"}
-TICKET = {"$ref": "#/components/schemas/Ticket"}
 JSON_TYPES = {"string", "integer", "number", "boolean", "array", "object"}
 MEDIA_TYPE = re.compile(r"^(application|text|image)/[\w.+-]+")
 PLUMBING = {
@@ -38,16 +40,58 @@ PLUMBING = {
              "413": "payload_too_large", "415": "unsupported_media_type (not JSON)",
              "422": "missing_field / invalid_field"},
     "multipart": {"413": "payload_too_large", "422": "invalid file"},
+    # gunicorn answers a request line over its limit (4094 bytes) before the app, in HTML
+    "query": {"414": "URI too long (the HTTP server, before the app: not JSON)"},
     "signed": {"401": "unsigned / malformed_signature / unknown_site_key / clock_skew / "
                       "bad_signature / replayed"},
 }
 
+def _nullable(kind: str) -> dict:
+    return {"type": [kind, "null"]}
+
+
+SCHEMAS = {
+    "Health": {"type": "object", "required": ["status"],
+               "properties": {"status": {"const": "ok"}, "database": {"const": "ok"}}},
+    "Ticket": {"type": "object", "required": [
+        "id", "number", "site", "service", "status", "issued_at", "track_url"],
+        "properties": {
+            "id": {"type": "string"}, "number": {"type": "string"},
+            "site": {"type": "string"}, "service": {"type": "string"},
+            "service_name": {"type": "string"}, "status": {"type": "string"},
+            "status_label": {"type": "string"}, "priority_group": _nullable("string"),
+            "source": {"type": "string"}, "counter": _nullable("string"),
+            "counter_name": _nullable("string"), "outcome": _nullable("string"),
+            "issued_at": {"type": "string", "format": "date-time"},
+            "called_at": {"type": ["string", "null"], "format": "date-time"},
+            "waiting_before": {"type": "integer"},
+            "estimated_wait_minutes": {"type": "integer"},
+            "track_url": {"type": "string"}}},
+    # The public list: the number a counter serves, never its ticket's id (`/t/<id>`).
+    "PublicCounters": {"type": "object", "required": ["counters"], "properties": {
+        "counters": {"type": "array", "items": {
+            "type": "object", "required": ["code", "name", "services", "status", "current"],
+            "properties": {
+                "code": {"type": "string"}, "name": {"type": "string"},
+                "number": {"type": ["integer", "null"]},
+                "services": {"type": "array", "items": {"type": "string"}},
+                "status": {"type": "string"},
+                "current": {"oneOf": [{"type": "null"}, {
+                    "type": "object", "required": ["number", "status"],
+                    "additionalProperties": False,
+                    "properties": {"number": {"type": "string"},
+                                   "status": {"type": "string"}}}]}}}}}},
+}
+REF = {name: {"$ref": f"#/components/schemas/{name}"} for name in SCHEMAS}
+
+
 # (method, path, summary, auth, request schema or None, {status: description}[, extra])
 OPERATIONS = [
     ("get", "/healthz", "Health check: the process answers (no database involved)", None,
-     None, {"200": "status ok"}),
+     None, {"200": "status ok"}, {"schema": {"200": REF["Health"]}}),
     ("get", "/readyz", "Readiness: the database answers", None, None,
-     {"200": "status ok, database ok", "503": "database_unavailable"}),
+     {"200": "status ok, database ok", "503": "database_unavailable"},
+     {"schema": {"200": REF["Health"]}}),
     ("get", "/api/v1/openapi.json", "This document", None, None, {"200": "OpenAPI 3.1"}),
     ("post", "/api/v1/auth/token", "Exchange username and password for a bearer token",
      None, {"username": "string", "password": "string"},
@@ -64,12 +108,13 @@ OPERATIONS = [
      {"service": "string", "priority_group": "string?"},
      {"201": "ticket", "404": "unknown_site / unknown_service",
       "409": "service_closed / quota_reached", "422": "invalid field",
-      "429": "too_many_requests"}),
+      "429": "too_many_requests"}, {"schema": {"201": REF["Ticket"]}}),
     ("get", "/api/v1/tickets/{id}", "A ticket by its random id", None, None,
-     {"200": "ticket", "404": "unknown_ticket"}),
+     {"200": "ticket", "404": "unknown_ticket"}, {"schema": {"200": REF["Ticket"]}}),
     ("get", "/api/v1/sites/{site}/counters", "Counters of a hall (public: the number each "
      "counter serves, never a ticket's id)", None, None,
-     {"200": "counters", "404": "unknown_site"}),
+     {"200": "counters", "404": "unknown_site"},
+     {"schema": {"200": REF["PublicCounters"]}}),
     ("post", "/api/v1/sites/{site}/counters/{code}/call-next", "Call the next ticket",
      "operator", None, {"200": "ticket", "204": "nobody waits", "409": "counter_busy / "
                         "counter_paused", "403": "another hall"}),
@@ -114,12 +159,17 @@ def field_schema(kind: str) -> tuple[dict, bool, str]:
 
 
 def _schema(fields: dict) -> dict:
+    """A JSON body. An optional field may also be null: the views read null as absent."""
     props, required = {}, []
     for name, kind in fields.items():
         schema, optional, note = field_schema(kind)
-        props[name] = {**schema, "description": note} if note else schema
-        if not optional:
+        if optional:
+            schema = {**schema, "type": [schema["type"], "null"]}
+            if "enum" in schema:
+                schema["enum"] = [*schema["enum"], None]
+        else:
             required.append(name)
+        props[name] = {**schema, "description": note} if note else schema
     return {"type": "object", "properties": props, "required": required}
 
 
@@ -136,8 +186,10 @@ def _parameters(place: str, fields: dict) -> list[dict]:
     return out
 
 
-def _response(code: str, text: str, content: dict) -> dict:
+def _response(code: str, text: str, content: dict, schemas: dict) -> dict:
     answer = {"description": text}
+    if code == "414":
+        return answer
     if code[0] in "45":
         answer["content"] = {"application/json": {"schema": ERROR}}
         return answer
@@ -147,9 +199,10 @@ def _response(code: str, text: str, content: dict) -> dict:
     if media == "":
         found = MEDIA_TYPE.match(text)
         media = found.group(0) if found else "application/json"
-    if media:
-        answer["content"] = {media: {"schema": {"type": "object"}}
-                             if media == "application/json" else {}}
+    if media == "application/json":
+        answer["content"] = {media: {"schema": schemas.get(code, {"type": "object"})}}
+    elif media:
+        answer["content"] = {media: {}}
     return answer
 
 
@@ -164,6 +217,8 @@ def operation(row: tuple) -> dict:
     added = {}
     if path_parameters(path):
         added.update(PLUMBING["path"])
+    if extra.get("query"):
+        added.update(PLUMBING["query"])
     op = {"summary": summary, "operationId": f"{method}:{path}"}
     if params:
         op["parameters"] = params
@@ -187,7 +242,8 @@ def operation(row: tuple) -> dict:
         added.update(PLUMBING["multipart"])
     for code, text in added.items():
         statuses.setdefault(code, text)
-    op["responses"] = {code: _response(code, text, extra.get("content", {}))
+    op["responses"] = {code: _response(code, text, extra.get("content", {}),
+                                       extra.get("schema", {}))
                        for code, text in sorted(statuses.items())}
     return op
 
@@ -214,9 +270,7 @@ def document() -> dict:
                               "properties": {"code": {"type": "string"},
                                              "message": {"type": "string"},
                                              "detail": {"type": "object"}}}}},
-                "Ticket": {"type": "object", "properties": {k: {"type": "string"} for k in (
-                    "id", "number", "site", "service", "status", "counter", "issued_at",
-                    "track_url")}},
+                **SCHEMAS,
             },
         },
     }

@@ -289,7 +289,10 @@ def offer_api(site_code, service_code):
     body = json_body()
     if "offered" not in body:
         raise Invalid("Kolom 'offered' wajib diisi.", code="missing_field", field="offered")
+    confirm = body.get("confirm")
+    if confirm is not None and not isinstance(confirm, bool):
+        raise Invalid("'confirm' harus true atau false.", code="invalid_field", field="confirm")
     result = catalogue.set_offer(current_actor(), now(), site, service, body.get("offered"),
                                  body.get("daily_quota"), body.get("booking_share"),
-                                 confirm=body.get("confirm") is True)
+                                 confirm=confirm is True)
     return jsonify(result.as_dict())

@@ -215,6 +215,20 @@ def test_health_and_document_answer_json_while_the_database_is_down(app_without_
     assert r.headers["Retry-After"]
 
 
+def test_a_real_server_whose_database_is_unreachable_answers_json(tmp_path):
+    """gunicorn started against a PostgreSQL address where nothing listens: it serves,
+    /healthz is ok (a load balancer keeps it), /readyz and the API say 503 in JSON."""
+    with Server(tmp_path, workers=1, threads=2, setup=False,
+                env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nothing"}) as server:
+        answers = {path: requests.get(server.url + path, timeout=10) for path in (
+            "/healthz", "/readyz", "/api/v1/openapi.json", "/api/v1/sites")}
+    assert answers["/healthz"].json() == {"status": "ok"}
+    assert answers["/api/v1/openapi.json"].json()["openapi"] == "3.1.0"
+    for path in ("/readyz", "/api/v1/sites"):
+        assert answers[path].status_code == 503, path
+        assert answers[path].json()["error"]["code"] == "database_unavailable", path
+
+
 def test_readyz_answers_ok_with_the_database(client):
     r = client.get("/readyz")
     assert (r.status_code, r.json) == (200, {"status": "ok", "database": "ok"})

@@ -180,6 +180,20 @@ def bind(url: str) -> peewee.Database:
     return db
 
 
+def ready() -> bool:
+    """Whether the database answers a query now (readiness probes). Never raises: a
+    database that cannot be opened or reached is simply not ready."""
+    try:
+        database.connect(reuse_if_open=True)
+        database.execute_sql("SELECT 1").fetchone()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return False
+    finally:
+        if not database.is_closed():
+            database.close()
+
+
 def is_sqlite() -> bool:
     return isinstance(database.obj, peewee.SqliteDatabase)
 

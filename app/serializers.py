@@ -57,14 +57,20 @@ def service_rows(site: Site, now: dt.datetime) -> list[dict]:
     return rows
 
 
-def counter_dict(counter: Counter) -> dict:
+def counter_dict(counter: Counter, staff: bool = False) -> dict:
+    """A counter and the number it serves. A ticket's id is its private page's
+    capability (`/t/<id>`): only staff answers (`staff=True`) carry it."""
     current = queueing.current_ticket(counter)
+    now_serving = None
+    if current:
+        now_serving = {"number": current.number, "status": current.status}
+        if staff:
+            now_serving = {"id": current.id, **now_serving}
     return {
         "code": counter.code, "name": counter.name, "number": counter.number,
         "services": [s.code for s in queueing.services_of_counter(counter)],
         "status": counter.status,
-        "current": ({"id": current.id, "number": current.number,
-                     "status": current.status} if current else None),
+        "current": now_serving,
     }
 
 

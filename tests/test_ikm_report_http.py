@@ -156,7 +156,8 @@ def test_an_empty_period_still_makes_a_report(api, db):
 
 def test_openapi_lists_the_report(client):
     op = client.get("/api/v1/openapi.json").json["paths"]["/api/v1/sites/{site}/ikm.pdf"]["get"]
-    assert set(op["responses"]) == {"200", "401", "403", "404", "422"}
+    # 414: gunicorn's answer to an overlong query, listed for every row with a query
+    assert set(op["responses"]) - {"414"} == {"200", "401", "403", "404", "422"}
     assert op["security"] == [{"bearer": []}]
 
 

@@ -168,5 +168,6 @@ def test_bad_token_bad_month_and_unknown_hall(api, client, db):
 
 def test_openapi_lists_the_monthly_report(client):
     op = client.get("/api/v1/openapi.json").json["paths"][URL]["get"]
-    assert set(op["responses"]) == {"200", "401", "403", "404", "422"}
+    # 414: gunicorn's answer to an overlong query, listed for every row with a query
+    assert set(op["responses"]) - {"414"} == {"200", "401", "403", "404", "422"}
     assert op["security"] == [{"bearer": []}]

@@ -278,10 +278,12 @@ def test_openapi_lists_the_report_operations(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     for path in ("/api/v1/reports/summary", "/api/v1/reports/export.csv",
                  "/api/v1/reports/export.xlsx"):
-        assert set(paths[path]["get"]["responses"]) == {"200", "401", "403", "404", "422"}
+        # 414: gunicorn's answer to an overlong query, listed for every row with a query
+        assert set(paths[path]["get"]["responses"]) - {"414"} == {
+            "200", "401", "403", "404", "422"}
         assert "period" in paths[path]["get"]["summary"]
     stats = paths["/api/v1/sites/{site}/stats"]["get"]
-    assert set(stats["responses"]) == {"200", "401", "403", "404", "422"}
+    assert set(stats["responses"]) - {"414"} == {"200", "401", "403", "404", "422"}
     assert "date" in stats["summary"]
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from flask import Blueprint, abort, current_app, g, jsonify
 
 from .. import centre_link, serializers
+from ..db import ready
 from ..domain import accounts, catalogue_feed, queueing
 from ..models import Site
 from ..web.auth import bearer_token, current_actor, token_required
@@ -36,7 +37,19 @@ def _staff_ticket(ticket_id):
 
 @bp.get("/healthz")
 def healthz():
+    """Liveness: the process answers. No database: a load balancer must not restart a
+    worker because the database is away (that is `/readyz`)."""
     return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: the database answers a query."""
+    if not ready():
+        return jsonify(error={"code": "database_unavailable",
+                              "message": "Basis data tidak dapat dihubungi. "
+                                         "Database unavailable."}), 503
+    return jsonify(status="ok", database="ok")
 
 
 @bp.get("/api/v1/openapi.json")
@@ -144,10 +157,11 @@ def counter_status(site_code, counter_code):
     counter = _staff_counter(site_code, counter_code)
     status = field(json_body(), "status", max_length=10)
     counter = queueing.set_counter_status(counter, status, now(), current_actor())
-    return jsonify(serializers.counter_dict(counter))
+    return jsonify(serializers.counter_dict(counter, staff=True))
 
 
-@bp.post("/api/v1/tickets/<ticket_id>/<action>")
+@bp.post('/api/v1/tickets/<ticket_id>/<any(start, "no-show", requeue, finish, transfer)'
+         ':action>')
 @token_required
 def ticket_action(ticket_id, action):
     ticket = _staff_ticket(ticket_id)

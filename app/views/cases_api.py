@@ -268,6 +268,8 @@ def central_status(code):
     return jsonify(cases.staff_dict(case))
 
 
+SYNC_HEADERS = {SITE_HEADER: "string", TS_HEADER: "string (epoch seconds)",
+                NONCE_HEADER: "string (hex)", SIG_HEADER: "string (HMAC-SHA256, hex)"}
 openapi.add_operations([
     ("post", "/api/v1/cases", "Open a case from the ticket being served (finishes it with "
      "outcome case)", "operator",
@@ -281,10 +283,11 @@ openapi.add_operations([
     ("post", "/api/v1/cases/{tracking_code}/attachments", "Upload a scan or photo "
      "(multipart field 'file'; PDF/JPEG/PNG by content; size-capped)", "operator", None,
      {"201": "id, name, content_type, size, sha256", "413": "payload_too_large",
-      "422": "empty_file / unsupported_file / image_too_large / invalid_file"}),
+      "422": "empty_file / unsupported_file / image_too_large / invalid_file"},
+     {"multipart": {"file": "binary"}}),
     ("get", "/api/v1/cases/{tracking_code}/attachments/{id}", "Download an attachment "
      "(Content-Disposition: attachment)", "operator", None,
-     {"200": "the file", "404": "unknown_attachment"}),
+     {"200": "the file", "404": "unknown_attachment"}, {"content": {"200": None}}),
     ("get", "/api/v1/cases/{tracking_code}/receipt.pdf", "The tanda terima (receipt)",
      "operator", None, {"200": "application/pdf", "404": "unknown_case"}),
     ("post", "/api/v1/cases/{tracking_code}/status", "At the hall: the citizen collected "
@@ -292,26 +295,36 @@ openapi.add_operations([
      {"200": "case", "409": "invalid_transition"}),
     ("get", "/api/v1/track/{tracking_code}", "Public tracking: status history, no personal "
      "data", None, None, {"200": "tracking_code, service, site, status, history",
-                          "404": "unknown_case"}),
+                          "404": "unknown_case", "429": "too_many_requests"}),
     ("get", "/api/v1/sites/{site}/sync-status", "The hall's link to the centre (supervisor)",
      "supervisor", None, {"200": "waiting, oldest_age_seconds, last_success_at, last_error"}),
     ("post", "/api/v1/sync/cases", "A hall forwards a batch of outbox messages (HMAC "
      "signed: X-MPP-Site, X-MPP-Timestamp, X-MPP-Nonce, X-MPP-Signature)", None,
      {"messages": "array"},
      {"200": "results: [{id, status: stored|duplicate|refused, code?}]",
-      "401": "unsigned / bad_signature / clock_skew / replayed / unknown_site_key"}),
+      "401": "unsigned / bad_signature / clock_skew / replayed / unknown_site_key",
+      "404": "not_found (not the centre)"},
+     {"security": "hall_signature", "headers": SYNC_HEADERS}),
     ("get", "/api/v1/sync/updates", "A hall pulls its updates after a cursor (HMAC signed; "
      "kinds: case.status, appointment.*, catalogue; query: since, limit, catalogue = the "
      "catalogue version the hall runs; the hall's pulse: waiting, longest (seconds), "
      "served, pending, until (epoch seconds its facts reach), day)", None, None,
-     {"200": "updates, cursor, more", "401": "unsigned / bad_signature / replayed"}),
+     {"200": "updates, cursor, more", "401": "unsigned / bad_signature / replayed",
+      "404": "not_found (not the centre)", "422": "invalid_field (since, limit)"},
+     {"security": "hall_signature", "headers": SYNC_HEADERS, "query": {
+         "since": "integer", "limit": "integer", "catalogue": "integer",
+         "waiting": "integer", "longest": "integer", "served": "integer",
+         "pending": "integer", "until": "integer", "day": "string"}}),
     ("get", "/api/v1/central/cases", "Officer inbox (?site=&agency=&service=&status=)",
-     "officer", None, {"200": "cases", "403": "not an officer"}),
+     "officer", None, {"200": "cases", "403": "not an officer",
+                       "422": "invalid_status"},
+     {"query": {"site": "string", "agency": "string", "service": "string",
+                "status": "string"}}),
     ("get", "/api/v1/central/cases/{tracking_code}", "A forwarded case (officer)", "officer",
      None, {"200": "case", "403": "another agency", "404": "unknown_case"}),
     ("get", "/api/v1/central/cases/{tracking_code}/attachments/{id}", "Download an "
      "attachment at the centre (officer)", "officer", None,
-     {"200": "the file", "404": "unknown_attachment"}),
+     {"200": "the file", "404": "unknown_attachment"}, {"content": {"200": None}}),
     ("post", "/api/v1/central/cases/{tracking_code}/status", "Set a case's status with a "
      "note (needs_fix needs 'missing')", "officer",
      {"status": "processing|needs_fix|done|ready_for_pickup|picked_up", "note": "string?",

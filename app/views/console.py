@@ -19,7 +19,7 @@ from ..errors import DomainError
 from ..models import Site
 from ..web.auth import current_actor, signed_in_user
 from ..web.inputs import client_address, now
-from ..web.plumbing import sign_in, sign_out, with_retry_after
+from ..web.plumbing import DATABASE_FREE, sign_in, sign_out, with_retry_after
 from ..web.responses import htmx
 
 bp = Blueprint("console", __name__, url_prefix="/loket")
@@ -41,7 +41,7 @@ class PasswordForm(FlaskForm):
 
 # What a signed-in user who must change a one-time password may still reach.
 OPEN_DURING_CHANGE = {"static", "console.change_password", "console.logout",
-                      "console.login"}
+                      "console.login", *DATABASE_FREE}
 
 
 @bp.before_app_request

@@ -26,7 +26,8 @@ openapi.add_operations([
       "401": "unauthorized / invalid_token (neither a token nor a session)",
       "403": "forbidden (not report staff, or a hall outside the caller's scope) / "
              "password_change_required",
-      "404": "unknown_site", "422": "invalid_month (not YYYY-MM)"}),
+      "404": "unknown_site", "422": "invalid_month (not YYYY-MM)"},
+     {"query": {"site": "string", "month": "string (YYYY-MM)"}}),
 ])
 
 

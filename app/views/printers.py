@@ -21,12 +21,14 @@ openapi.add_operations([
     ("get", "/api/v1/tickets/{id}/ticket.pdf",
      "The printed ticket as PDF, as wide as the roll (query: width=58|80, kiosk=code)",
      None, None, {"200": "application/pdf", "404": "unknown_ticket / unknown_kiosk",
-                  "422": "invalid_width"}),
+                  "422": "invalid_width"},
+     {"query": {"width": "58|80", "kiosk": "string"}}),
     ("get", "/api/v1/tickets/{id}/ticket.escpos",
      "The printed ticket as ESC/POS bytes (query: width=58|80, qr=native|raster, "
      "kiosk=code)", None, None,
      {"200": "application/octet-stream", "404": "unknown_ticket / unknown_kiosk",
-      "422": "invalid_width / invalid_qr_mode"}),
+      "422": "invalid_width / invalid_qr_mode"},
+     {"query": {"width": "58|80", "qr": "native|raster", "kiosk": "string"}}),
 ])
 
 

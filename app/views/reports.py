@@ -28,19 +28,23 @@ SCOPE_ERRORS = {
     "404": "unknown_site / unknown_agency / unknown_service",
     "422": "invalid_date / invalid_field (period) / range_too_long (over 400 days)"}
 WHO = "supervisor (own hall), officer (own agency), admin"
+PARAMS = {"site": "string", "agency": "string", "service": "string",
+          "period": "day|week|month|range", "from": "string (YYYY-MM-DD)",
+          "to": "string (YYYY-MM-DD)"}
 openapi.add_operations([
     ("get", "/api/v1/reports/summary", "A period's report: arrived, served, no_show, "
      "no_show_rate, cancelled, transferred, wait_minutes (mean, p50, p90, max), "
      "service_minutes (mean, p90), within_target_pct, cases, bookings, incomplete_sites, "
      "by_site, by_agency, by_service, by_counter, by_operator, by_day, by_hour (weekday "
      f"x hour); times ISO 8601 in WITA ({QUERY})", WHO, None,
-     {"200": "the summary", **SCOPE_ERRORS}),
+     {"200": "the summary", **SCOPE_ERRORS}, {"query": PARAMS}),
     ("get", "/api/v1/reports/export.csv", "The report as one CSV file (UTF-8 with BOM): "
      "a section per table (Ringkasan, Per lokasi, Per instansi, Per layanan, Per loket, "
      f"Per petugas, Per hari, Jam kedatangan, Booking, Berkas) ({QUERY})", WHO, None,
-     {"200": "text/csv", **SCOPE_ERRORS}),
+     {"200": "text/csv", **SCOPE_ERRORS}, {"query": PARAMS}),
     ("get", "/api/v1/reports/export.xlsx", "The report as an XLSX workbook, a worksheet "
-     f"per section ({QUERY})", WHO, None, {"200": exports.XLSX, **SCOPE_ERRORS}),
+     f"per section ({QUERY})", WHO, None, {"200": exports.XLSX, **SCOPE_ERRORS},
+     {"query": PARAMS}),
     ("get", "/api/v1/sites/{site}/stats", "One WITA day of one hall: issued, served, "
      "no_show, waiting (now, when the day is today), wait_minutes and service_minutes "
      "(mean, p90), by_service (query: date as YYYY-MM-DD, default today)",
@@ -49,7 +53,8 @@ openapi.add_operations([
              "service_minutes, by_service",
       "401": SCOPE_ERRORS["401"],
       "403": "forbidden (not the hall's supervisor or an admin) / password_change_required",
-      "404": "unknown_site", "422": "invalid_date"}),
+      "404": "unknown_site", "422": "invalid_date"},
+     {"query": {"date": "string (YYYY-MM-DD, WITA; default: today)"}}),
 ])
 
 

@@ -30,7 +30,8 @@ openapi.add_operations([
     ("get", "/api/v1/sites/{site}/ikm", "A hall's published IKM over a period (query: "
      "from, to as YYYY-MM-DD; default: this year)", None, None,
      {"200": "responses, unsur (code, name, nrr), ikm, grade, grade_label, weakest, "
-             "sample_needed", "404": "unknown_site", "422": "invalid_date"}),
+             "sample_needed", "404": "unknown_site", "422": "invalid_date"},
+     {"query": {"from": "string (YYYY-MM-DD)", "to": "string (YYYY-MM-DD)"}}),
     ("get", "/api/v1/sites/{site}/ikm.pdf", "The Laporan Hasil SKM of a hall as an A4 PDF "
      "(query: from, to as YYYY-MM-DD, WITA days; default: this year so far): per-unsur "
      "table, IKM and grade, per service and agency, respondent profile, suggestions with "
@@ -38,7 +39,8 @@ openapi.add_operations([
      "supervisor of the hall or admin", None,
      {"200": "application/pdf", "401": "unauthorized / invalid_token (neither a token nor "
       "a session)", "403": "forbidden (not the hall's supervisor or an admin) / "
-      "password_change_required", "404": "unknown_site", "422": "invalid_date"}),
+      "password_change_required", "404": "unknown_site", "422": "invalid_date"},
+     {"query": {"from": "string (YYYY-MM-DD)", "to": "string (YYYY-MM-DD)"}}),
 ])
 REPORT_ROLES = ("supervisor",)  # and admin, everywhere
 

@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 
+import peewee
 from flask import current_app, flash, g, jsonify, make_response, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, login_url, login_user, logout_user
@@ -19,13 +20,16 @@ from werkzeug.exceptions import HTTPException
 
 from printers.qr import qr_svg_data_uri
 
-from ..db import close_read_scope, database, open_read_scope
+from ..db import close_read_scope, database, open_read_scope, ready
 from ..domain import accounts
 from ..errors import DomainError
 from ..models import User
 from .responses import htmx, page_or_fragment
 
 log = logging.getLogger("mpp.web")
+# Endpoints that answer without a database connection (liveness, the API document, and
+# readiness, which opens and checks its own): they must answer while the database is down.
+DATABASE_FREE = frozenset({"api.healthz", "api.readyz", "api.openapi", "static"})
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "console.login"
@@ -111,8 +115,9 @@ def init_app(app):
     @app.before_request
     def open_connection():
         g.request_started = time.perf_counter()
-        open_read_scope()
-        database.connect(reuse_if_open=True)
+        if request.endpoint not in DATABASE_FREE:
+            open_read_scope()
+            database.connect(reuse_if_open=True)
 
     @app.before_request
     def enforce_session_timeouts():
@@ -164,10 +169,23 @@ def init_app(app):
         message = {404: "Alamat tidak ditemukan.",
                    405: "Metode ini tidak diizinkan untuk alamat ini.",
                    413: "Data yang dikirim terlalu besar."}.get(status) or exc.description
-        return error_response(status, HTTP_CODES.get(status, "error"), message)
+        response = make_response(error_response(status, HTTP_CODES.get(status, "error"),
+                                                message))
+        allowed = getattr(exc, "valid_methods", None)
+        if status == 405 and allowed:  # RFC 9110: a 405 names the methods that work
+            response.headers["Allow"] = ", ".join(sorted(set(allowed) | {"OPTIONS"}))
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc):
+        if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)) and (
+                not _database_answers()):
+            log.error("database unavailable: %s %s: %s", request.method, request.path, exc)
+            response = make_response(error_response(
+                503, "database_unavailable", "Basis data sedang tidak dapat dihubungi. "
+                "Coba lagi sebentar lagi. (Database unavailable.)"))
+            response.headers["Retry-After"] = "5"
+            return response
         incident = uuid.uuid4().hex[:12]
         log.exception("unexpected error, incident %s, %s %s", incident, request.method,
                       request.path)
@@ -208,6 +226,17 @@ def with_retry_after(answer, exc: DomainError):
     response = current_app.make_response(answer)
     response.headers["Retry-After"] = str(int(wait))
     return response
+
+
+def _database_answers() -> bool:
+    """After a connection-level error: is the database there at all? (A 503 when not,
+    so that clients and proxies retry instead of reporting a bug.)"""
+    try:
+        if not database.is_closed() and database.in_transaction():
+            database.rollback()
+    except peewee.DatabaseError:
+        pass
+    return ready()
 
 
 class LoginUser:

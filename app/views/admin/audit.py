@@ -23,7 +23,9 @@ openapi.add_operations([
      "The audit trail, newest first (query: site, actor, action, from, to as YYYY-MM-DD)",
      "admin or supervisor (own hall)", None,
      {"200": "entries", "403": "not an admin or supervisor / another hall",
-      "422": "invalid_date"}),
+      "422": "invalid_date"},
+     {"query": {"site": "string", "actor": "string", "action": "string",
+                "from": "string (YYYY-MM-DD)", "to": "string (YYYY-MM-DD)"}}),
 ])
 
 

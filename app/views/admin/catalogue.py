@@ -29,7 +29,7 @@ openapi.add_operations([
      {"200": "agency", "403": "not an admin", "404": "unknown_agency",
       "422": "missing_field"}),
     ("get", "/api/v1/admin/services", "Services of the catalogue (?q= searches)", "admin",
-     None, {"200": "services", "403": "not an admin"}),
+     None, {"200": "services", "403": "not an admin"}, {"query": {"q": "string"}}),
     ("post", "/api/v1/admin/services", "Create a service", "admin",
      {"code": "string", "name": "string", "agency": "string", "prefix": "string",
       "requirements": "array?", "target_wait_minutes": "integer?", "fee": "string?",
@@ -289,7 +289,10 @@ def offer_api(site_code, service_code):
     body = json_body()
     if "offered" not in body:
         raise Invalid("Kolom 'offered' wajib diisi.", code="missing_field", field="offered")
+    confirm = body.get("confirm")
+    if confirm is not None and not isinstance(confirm, bool):
+        raise Invalid("'confirm' harus true atau false.", code="invalid_field", field="confirm")
     result = catalogue.set_offer(current_actor(), now(), site, service, body.get("offered"),
                                  body.get("daily_quota"), body.get("booking_share"),
-                                 confirm=body.get("confirm") is True)
+                                 confirm=confirm is True)
     return jsonify(result.as_dict())

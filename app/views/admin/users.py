@@ -20,7 +20,7 @@ add_section("admin.users_page", "Pengguna", "Staff", ("admin", "supervisor"), pl
 openapi.add_operations([
     ("get", "/api/v1/admin/users", "Staff accounts this caller manages (query: q searches "
      "username, name, hall and role)", "admin; supervisor (operators of own hall)", None,
-     {"200": "users", "403": "not an admin or supervisor"}),
+     {"200": "users", "403": "not an admin or supervisor"}, {"query": {"q": "string"}}),
     ("post", "/api/v1/admin/users", "Create an account with a one-time password",
      "admin; supervisor (operators of own hall)",
      {"username": "string", "name": "string", "role": "admin|supervisor|operator|officer",

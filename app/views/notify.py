@@ -14,22 +14,23 @@ from ..web.ratelimit import limit
 
 bp = Blueprint("notify", __name__)
 
-SIGNED = "gateway (HMAC: X-Notify-Timestamp, X-Notify-Nonce, X-Notify-Signature)"
+SIGNED = {"security": "gateway_signature",
+          "headers": {"X-Notify-Timestamp!": "string", "X-Notify-Nonce!": "string"}}
 openapi.add_operations([
     ("post", "/api/v1/notify/status", "A gateway's delivery status of one message "
-     "(signed; `id` is the message's idempotency key)", SIGNED,
+     "(signed; `id` is the message's idempotency key)", None,
      {"id": "string", "status": "delivered|read|failed", "error": "string?"},
      {"200": "recorded", "401": "invalid_signature / stale_request / callbacks_off",
       "404": "unknown_message", "409": "replayed", "413": "body too large",
-      "422": "invalid_status / missing_field / invalid_body"}),
+      "422": "invalid_status / missing_field / invalid_body"}, SIGNED),
     ("post", "/api/v1/notify/inbound", "A citizen's reply through a gateway: BERHENTI or "
-     "STOP stops messages to that number, MULAI or START lifts it (signed)", SIGNED,
+     "STOP stops messages to that number, MULAI or START lifts it (signed)", None,
      {"from": "string", "text": "string"},
      {"200": "stopped / started / ignored", "401": "invalid_signature / stale_request / "
       "callbacks_off", "409": "replayed", "413": "body too large",
-      "422": "invalid_phone / invalid_body"}),
+      "422": "invalid_phone / invalid_body"}, SIGNED),
     ("post", "/api/v1/tickets/{id}/notify", "Kabari saya: a number to get one message "
-     "when three tickets are ahead of this one", "anyone with the ticket id",
+     "when three tickets are ahead of this one (anyone with the ticket id)", None,
      {"phone": "string"},
      {"201": "watching", "404": "unknown ticket", "409": "ticket_not_waiting",
       "413": "body too large", "422": "invalid_phone", "429": "rate limited"}),

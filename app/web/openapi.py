@@ -22,6 +22,7 @@ A row is a tuple:
   - `headers`: {"Name": "kind"} header parameters (same rule),
   - `multipart`: {"field": "binary"} a multipart/form-data body instead of JSON,
   - `security`: "hall_signature" for the centre's signed sync routes (X-MPP-* headers),
+    "gateway_signature" for the notification gateways' callbacks (X-Notify-* headers),
   - `content`: {status: media type or None} what a success answer is (default:
     application/json, or the media type the description starts with; None: any),
   - `schema`: {status: JSON schema} of a JSON success answer (default: an object);
@@ -222,8 +223,8 @@ def operation(row: tuple) -> dict:
     op = {"summary": summary, "operationId": f"{method}:{path}"}
     if params:
         op["parameters"] = params
-    if extra.get("security") == "hall_signature":
-        op["security"] = [{"hall_signature": []}]
+    if extra.get("security") in ("hall_signature", "gateway_signature"):
+        op["security"] = [{extra["security"]: []}]
         added.update(PLUMBING["signed"])
     if auth:
         op["security"] = [{"bearer": []}]
@@ -263,7 +264,12 @@ def document() -> dict:
                     "type": "apiKey", "in": "header", "name": "X-MPP-Signature",
                     "description": "A hall's HMAC-SHA256 (hex) of method, path and query, "
                     "X-MPP-Timestamp, X-MPP-Nonce and the body, with the hall's key "
-                    "(SYNC_KEYS); X-MPP-Site names the hall"}},
+                    "(SYNC_KEYS); X-MPP-Site names the hall"},
+                "gateway_signature": {
+                    "type": "apiKey", "in": "header", "name": "X-Notify-Signature",
+                    "description": "A notification gateway's HMAC-SHA256 of "
+                    "X-Notify-Timestamp, X-Notify-Nonce and the body's hash, with "
+                    "NOTIFY_CALLBACK_SECRET"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {
                     "error": {"type": "object", "required": ["code", "message"],

@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.demo import KECAMATAN, slug  # noqa: E402
 from bench.boards import Frames, proc_status, worker_pids  # noqa: E402
-from tests import pg  # noqa: E402
+from tests import boardkit, pg  # noqa: E402
 from tests.servers import Server  # noqa: E402
 from tests.services_up import reachable  # noqa: E402
 
@@ -82,7 +82,8 @@ COUNTER_SERVICES = {
 }
 AIM_CALL_P99_MS = 200.0
 IDLE_WAIT = 0.1  # a caller's pause after a 204 (nobody waiting)
-DEBOUNCE = 0.15  # static/app.js: a burst of events is one refetch
+DEBOUNCE = 0.15  # static/app.js: a burst of events is one refetch, 150 ms after its first
+REFETCH_EVERY = 0.75  # ... and a console refetches each part at most this often
 WARMUP_SECONDS = 3.0
 
 
@@ -327,7 +328,8 @@ class Live:
         self.last_seq = None
         self.gaps = 0
         self.snapshots = 1
-        self.due = {}  # refetch -> when (app.js: 150 ms after the last event of a burst)
+        self.due = {}  # refetch -> when (app.js: see DEBOUNCE and REFETCH_EVERY)
+        self.fired = {}  # refetch -> when it last went
 
 
 def open_socket(server, kind, site, cookie=None, counter=None):
@@ -354,7 +356,8 @@ def open_all(server, plan, reader, client_threads=8):
     def opener(items):
         for kind, site, username, counter in items:
             try:
-                cookie = sign_in(server, username) if kind == "console" else None
+                cookie = (sign_in(server, username) if kind == "console"
+                          else boardkit.cookie(boardkit.credential_for(server, site)))
                 live = open_socket(server, kind, site, cookie, counter)
             except Exception as exc:  # noqa: BLE001 - counted and reported
                 with lock:
@@ -398,6 +401,7 @@ class Refetcher:
                 for what, when in list(live.due.items()):
                     if when <= now and live.due.get(what) == when:
                         del live.due[what]
+                        live.fired[what] = now
                         self.asked[what] += 1
                         self.work.put((live, what))
             self.stop.wait(0.02)
@@ -457,6 +461,12 @@ class Reader(threading.Thread):
                     self.handle(live, payload, seen)
         self.sel.close()
 
+    @staticmethod
+    def schedule(live, what, seen):
+        """As static/app.js: a pending refetch absorbs the events behind it."""
+        if what not in live.due:
+            live.due[what] = max(seen + DEBOUNCE, live.fired.get(what, 0) + REFETCH_EVERY)
+
     def handle(self, live, payload, seen):
         if b'"type":"heartbeat"' in payload:
             return
@@ -474,9 +484,9 @@ class Reader(threading.Thread):
                 gap = True
             live.last_seq = seq
         if self.refetch and live.kind == "console":
-            live.due["antrean"] = seen + DEBOUNCE
+            self.schedule(live, "antrean", seen)
             if gap or message.get("counter") == live.counter:
-                live.due["panel"] = seen + DEBOUNCE
+                self.schedule(live, "panel", seen)
         if kind == "call":
             ticket = message.get("ticket")
             self.got[ticket][live.kind] += 1
@@ -687,6 +697,8 @@ def run(server, args, counters, console_sites, board_sites, kiosks, name):
             for site, n in console_sites.items() for k in range(n)]
     plan += [("board", site, None, None)
              for site, n in board_sites.items() for _ in range(n)]
+    for site in board_sites:  # each hall's boards are registered devices (paired once)
+        boardkit.credential_for(server, site)
     random.Random(7).shuffle(plan)
     reader = Reader()
     reader.start()

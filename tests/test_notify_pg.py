@@ -46,3 +46,43 @@ def test_three_senders_send_each_message_once(pg_app):
     keys = [r["headers"]["Idempotency-Key"] for r in gateway.requests]
     assert len(keys) == len(set(keys)) == 120  # no message asked twice, none missed
     assert Notification.select().where(Notification.status == "sent").count() == 120
+
+
+def test_the_daily_limit_holds_when_workers_claim_at_once(pg_app):
+    """Eight senders claim one message each at the same moment, all to one number with a
+    limit of two a day: on PostgreSQL each could count the number's day before the
+    others committed and all send; the number's lock makes them count in turn."""
+    from app.domain import notify
+    site = Site.get(Site.code == "tabang")
+    due = dt.datetime(2026, 11, 30, 0, 0)
+    limit_before = notify.CONFIG["daily_limit"]
+    notify.CONFIG["daily_limit"] = 2
+    try:
+        for round_ in range(3):
+            Notification.delete().execute()
+            Notification.insert_many([
+                {"key": f"r{round_}:{n}", "site": site.id, "purpose": "case",
+                 "kind": "case_ready", "ref": f"KK-{n}", "phone": "+6281234567890",
+                 "body": f"pesan {n}", "owner": "centre", "status": "pending",
+                 "created_at": due, "next_attempt_at": due} for n in range(8)]).execute()
+            start = threading.Barrier(8)
+            taken, errors = [], []
+
+            def claim():
+                try:
+                    with pg_app.app_context():
+                        database.connect(reuse_if_open=True)
+                        start.wait()
+                        taken.extend(notify.claim_batch("centre", MONDAY_9, limit=1))
+                        database.close()
+                except Exception as exc:  # reported below
+                    errors.append(exc)
+            threads = [threading.Thread(target=claim) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            assert errors == []
+            assert len(taken) <= 2, f"round {round_}: {len(taken)} claimed for one number"
+    finally:
+        notify.CONFIG["daily_limit"] = limit_before

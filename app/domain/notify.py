@@ -28,7 +28,7 @@ import string
 import peewee as pw
 
 from ..clock import WITA, as_utc_naive, iso, local_day, to_local
-from ..db import database, lock_rows, skip_locked, write_transaction
+from ..db import database, is_sqlite, lock_rows, skip_locked, write_transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import (
     Notification,
@@ -453,6 +453,7 @@ def _claim(which, now: dt.datetime, limit: int,
         if not rows:
             return []
         phones = sorted({r.phone for r in rows})
+        _count_in_turn(phones)
         stopped = {p for (p,) in NotifyOptOut.select(NotifyOptOut.phone)
                    .where(NotifyOptOut.phone.in_(phones)).tuples()}
         today = _day_start(now)
@@ -485,6 +486,17 @@ def _claim(which, now: dt.datetime, limit: int,
             (Notification.update(claimed_until=naive + lease, attempts=Notification.attempts + 1)
              .where(Notification.id.in_(chunk)).execute())
         return taken
+
+
+def _count_in_turn(phones: list[str]) -> None:
+    """On PostgreSQL, senders in other workers could count a number's day at the same
+    moment and each send its last allowed message: each takes the number's lock (in
+    sorted order, so two never deadlock) until its claims commit, and the count after
+    it sees theirs. SQLite's writers are already one at a time."""
+    if is_sqlite():
+        return
+    for phone in phones:
+        database.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (phone,))
 
 
 def _set(row: Notification, **fields) -> None:

@@ -171,7 +171,8 @@ def init_app(app):
 
     @group.command("forget-appointments")
     @click.option("--days", default=90, show_default=True,
-                  help="Clear name, phone and e-mail of appointments older than this.")
+                  help="Clear name, phone and e-mail of appointments, and the numbers of "
+                  "settled WhatsApp/SMS messages, older than this.")
     @with_appcontext
     def forget_command(days):
         """Personal data minimisation for past appointments."""

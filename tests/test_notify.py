@@ -191,6 +191,23 @@ def test_watch_refuses_a_foreign_number_and_a_called_ticket(db):
     assert rows() == [] and not TicketWatch.select().exists()
 
 
+def test_old_numbers_are_forgotten_with_the_appointments(db):
+    """`flask mpp forget-appointments` also clears the numbers of settled messages and
+    of the ticket pages' watches older than its cutoff; a pending one keeps its number."""
+    notify.configure(base_url="", daily_limit=5)
+    open_case()
+    open_case()
+    site, service = queueing.get_site("tabang"), queueing.get_service("ADM-KTP")
+    watched = queueing.issue_ticket(site, service, MONDAY_9)
+    notify.watch_ticket(watched.id, "081234567890", MONDAY_9)
+    first = notify.claim(notify.due("centre", MONDAY_9)[0], MONDAY_9)
+    notify.record_sent(first, "sms", "x", MONDAY_9)
+    booking.forget_old(MONDAY_9 + dt.timedelta(days=91), days=90)
+    assert {r.phone for r in rows() if r.status == "sent"} == {"-"}
+    assert all(r.phone.startswith("+62") for r in rows() if r.status == "pending")
+    assert not TicketWatch.select().exists()
+
+
 # --- templates -------------------------------------------------------------------------------
 
 def test_template_with_unknown_variable_is_refused_and_nothing_changes(db):

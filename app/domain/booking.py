@@ -675,8 +675,10 @@ def qr_payload(code: str, manage_url: str = "") -> str:
 
 def forget_old(now: dt.datetime, days: int = 90) -> int:
     """Personal data minimisation (UU 27/2022): appointments whose day is more than
-    `days` behind lose name, phone and e-mail; their sent e-mails are deleted. The
-    counts (service, day, status) stay for statistics. Returns appointments cleared."""
+    `days` behind lose name, phone and e-mail; their sent e-mails are deleted, and
+    WhatsApp/SMS messages settled before that day lose their number
+    (`notify.forget_before`). The counts (service, day, status) stay for statistics.
+    Returns appointments cleared."""
     cutoff = to_local(now).date() - dt.timedelta(days=days)
     with write_transaction():
         cleared = (Appointment.update(name="-", phone="-", email=None)
@@ -687,4 +689,5 @@ def forget_old(now: dt.datetime, days: int = 90) -> int:
                 & (MailMessage.created_at
                    < as_utc_naive(dt.datetime.combine(cutoff, dt.time(0), WITA))))
          .execute())
+        notify.forget_before(dt.datetime.combine(cutoff, dt.time(0), WITA))
     return cleared

@@ -488,6 +488,20 @@ def _claim(which, now: dt.datetime, limit: int,
         return taken
 
 
+def forget_before(cutoff: dt.datetime) -> int:
+    """Personal data minimisation, inside the caller's transaction: messages settled
+    before `cutoff` lose their number (the text, kind and outcome stay for the record),
+    and the ticket pages' "kabari saya" numbers of those days go. Returns messages
+    cleared. A number that said STOP is kept: it is the citizen's standing wish."""
+    naive = as_utc_naive(cutoff)
+    cleared = (Notification.update(phone="-")
+               .where((Notification.created_at < naive) & (Notification.phone != "-")
+                      & (Notification.status != "pending"))
+               .execute())
+    TicketWatch.delete().where(TicketWatch.created_at < naive).execute()
+    return cleared
+
+
 def _count_in_turn(phones: list[str]) -> None:
     """On PostgreSQL, senders in other workers could count a number's day at the same
     moment and each send its last allowed message: each takes the number's lock (in

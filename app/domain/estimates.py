@@ -25,8 +25,9 @@ _OPEN_COUNTERS = prepared(lambda: (
 
 
 def mean_service_minutes(site: Site, service: Service) -> float:
-    rows = _RECENT_DONE.models(Ticket, site=site, service=service)
-    durations = [(r.finished_at - r.called_at).total_seconds() / 60 for r in rows]
+    rows = _RECENT_DONE.execute(site=site, service=service).fetchall()
+    called, finished = Ticket.called_at.python_value, Ticket.finished_at.python_value
+    durations = [(finished(f) - called(c)).total_seconds() / 60 for c, f in rows]
     if not durations:
         return float(service.standard_minutes)
     return max(1.0, sum(durations) / len(durations))

@@ -325,10 +325,15 @@ class Prepared:
         db = database.obj
         rendered = self._rendered.get(db)
         if rendered is None:
-            rendered = self._rendered[db] = self.build().sql()
-        sql, params = rendered
-        return sql, [(p.converter(values[p.name]) if p.converter else values[p.name])
-                     if isinstance(p, _Bound) else p for p in params]
+            sql, params = self.build().sql()
+            # (name, converter) per placeholder; name None: a constant, in `converter`
+            slots = tuple((p.name, p.converter) if isinstance(p, _Bound) else (None, p)
+                          for p in params)
+            rendered = self._rendered[db] = (sql, slots)
+        sql, slots = rendered
+        return sql, [value if name is None else
+                     (value(values[name]) if value else values[name])
+                     for name, value in slots]
 
     def execute(self, **values):
         return database.execute_sql(*self.bind(values))

@@ -17,6 +17,7 @@ from ..db import (
     is_sqlite,
     lock_rows,
     prepared,
+    rows_as,
     skip_locked,
     write_transaction,
 )
@@ -433,13 +434,7 @@ def _head_of_queue(site_id: int, services: list[int], now: dt.datetime) -> Ticke
     for service_id in services:
         params += [site_id, day, service_id, now_naive]
     cursor = database.execute_sql(sql, params)
-    fields = [Ticket._meta.columns[column[0]] for column in cursor.description]
-    heads = []
-    for row in cursor.fetchall():
-        ticket = Ticket(__no_default__=1, **{
-            f.name: f.python_value(value) for f, value in zip(fields, row)})
-        ticket._dirty.clear()
-        heads.append(ticket)
+    heads = rows_as(Ticket, cursor.description, cursor.fetchall())
     return min(heads, key=lambda t: queue_key(t, now_naive)) if heads else None
 
 

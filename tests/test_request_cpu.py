@@ -84,3 +84,31 @@ def test_signed_in_session_with_a_one_time_password_is_still_stopped(client, db)
 
 def app_client_without_cookie(client):
     return client.application.test_client()
+
+
+def test_one_statement_estimate_equals_its_two_parts(db):
+    """The estimate reads the recent service times and the open counters in one
+    statement; with and without a history it equals the two reads apart."""
+    import math
+
+    from app.domain import estimates
+    from app.models import Counter
+
+    site, service = _tabang(), queueing.get_service("ADM-KTP")
+
+    def apart(ahead):
+        return math.ceil(ahead * estimates.mean_service_minutes(site, service)
+                         / max(1, estimates.open_counters(site, service)))
+
+    assert estimates.estimated_wait_minutes(site, service, 4) == apart(4)  # no history
+    counter = queueing.get_counter(site, "L1")
+    for n in range(4):
+        queueing.issue_ticket(site, service, MONDAY_9 + dt.timedelta(minutes=n))
+    for n in range(3):
+        ticket = queueing.call_next(counter, MONDAY_9 + dt.timedelta(minutes=10 + 7 * n))
+        queueing.finish(ticket.id, "completed", MONDAY_9 + dt.timedelta(minutes=13 + 7 * n))
+    Counter.update(status="open").where(Counter.site == site).execute()
+    assert estimates.open_counters(site, service) >= 1
+    assert estimates.mean_service_minutes(site, service) == 3.0
+    for ahead in (0, 1, 5, 17):
+        assert estimates.estimated_wait_minutes(site, service, ahead) == apart(ahead)

@@ -325,10 +325,15 @@ class Prepared:
         db = database.obj
         rendered = self._rendered.get(db)
         if rendered is None:
-            rendered = self._rendered[db] = self.build().sql()
-        sql, params = rendered
-        return sql, [(p.converter(values[p.name]) if p.converter else values[p.name])
-                     if isinstance(p, _Bound) else p for p in params]
+            sql, params = self.build().sql()
+            # (name, converter) per placeholder; name None: a constant, in `converter`
+            slots = tuple((p.name, p.converter) if isinstance(p, _Bound) else (None, p)
+                          for p in params)
+            rendered = self._rendered[db] = (sql, slots)
+        sql, slots = rendered
+        return sql, [value if name is None else
+                     (value(values[name]) if value else values[name])
+                     for name, value in slots]
 
     def execute(self, **values):
         return database.execute_sql(*self.bind(values))
@@ -349,18 +354,28 @@ class Prepared:
         """Rows as `model` instances (a plain SELECT of the model's own columns),
         built the way peewee builds them, minus its per-query column resolution."""
         cursor = self.execute(**values)
-        fields = [model._meta.columns[column[0]] for column in cursor.description]
-        out = []
-        for row in cursor.fetchall():
-            instance = model(__no_default__=1, **{
-                field.name: field.python_value(value) for field, value in zip(fields, row)})
-            instance._dirty.clear()
-            out.append(instance)
-        return out
+        return rows_as(model, cursor.description, cursor.fetchall())
 
     def first(self, model, **values):
         rows = self.models(model, **values)
         return rows[0] if rows else None
+
+
+def rows_as(model, description, rows) -> list:
+    """Rows of a SELECT of `model`'s own columns as clean instances: what
+    `model(__no_default__=1, **columns)` then `_dirty.clear()` makes (every value
+    goes through its field's python_value), without a descriptor call per column."""
+    columns = model._meta.columns
+    fields = [(columns[column[0]].name, columns[column[0]].python_value)
+              for column in description]
+    out = []
+    for row in rows:
+        instance = model.__new__(model)
+        instance.__data__ = {name: convert(value) for (name, convert), value in zip(fields, row)}
+        instance.__rel__ = {}
+        instance._dirty = set()
+        out.append(instance)
+    return out
 
 
 def prepared(build) -> Prepared:

@@ -101,13 +101,22 @@ def require_offered(site: Site, service: Service) -> SiteService:
 
 def weekly_windows(site: Site, service: Service | None) -> dict[int, list[Window]]:
     """Windows per weekday: the hall's, narrowed by the service's own if it has any."""
-    # (For the hall's own hours `service` is None: its windows alone.)
-    rows = catalogue_cache.current().windows(_id(site), _id(service))
+    # (For the hall's own hours `service` is None: its windows alone.) Every ticket asks:
+    # computed once per catalogue generation; the caller gets its own dict and lists.
+    catalogue = catalogue_cache.current()
+    site_id, service_id = _id(site), _id(service)
+    weekly = catalogue.derived(("weekly_windows", site_id, service_id),
+                               lambda: _weekly(catalogue, site_id, service_id))
+    return {day: list(windows) for day, windows in weekly.items()}
+
+
+def _weekly(catalogue, site_id: int, service_id: int | None) -> dict[int, list[Window]]:
+    rows = catalogue.windows(site_id, service_id)
     hall, own = {}, {}
     for row in rows:
         target = hall if row.service_id is None else own
         target.setdefault(row.weekday, []).append(Window(row.opens, row.closes))
-    return combine(hall, own if service is not None else {})
+    return combine(hall, own if service_id is not None else {})
 
 
 def combine(hall: dict[int, list[Window]], own: dict[int, list[Window]]

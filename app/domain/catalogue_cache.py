@@ -66,6 +66,12 @@ class Catalogue:
                 self._parts[name] = value
         return value
 
+    def derived(self, key, build):
+        """A value computed from this generation's rows (a hall's week of opening
+        windows), kept like a part: only when computed outside a transaction. The
+        caller must not change what it gets."""
+        return self._part(("derived", key), build)
+
     # --- parts -----------------------------------------------------------------------
     @property
     def _sites(self) -> dict:

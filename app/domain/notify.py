@@ -28,7 +28,7 @@ import string
 import peewee as pw
 
 from ..clock import WITA, as_utc_naive, iso, local_day, to_local
-from ..db import database, is_sqlite, lock_rows, skip_locked, write_transaction
+from ..db import Param, database, is_sqlite, lock_rows, prepared, skip_locked, write_transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import (
     Notification,
@@ -384,8 +384,7 @@ def _turn_near(ticket: Ticket, phone: str, now: dt.datetime) -> None:
 def after_call(site_id: int, now: dt.datetime) -> None:
     """Inside a call's transaction: the watched tickets of the hall that now have three
     or fewer ahead get their message. One indexed look-up when nobody watches."""
-    watches = list(TicketWatch.select().where((TicketWatch.site == site_id)
-                                              & TicketWatch.notified_at.is_null()))
+    watches = _UNNOTIFIED_WATCHES.models(TicketWatch, site=site_id)
     for watch in watches:
         ticket = Ticket.get_or_none(Ticket.id == watch.ticket_ref)
         if ticket is None or ticket.status != "waiting":
@@ -395,6 +394,10 @@ def after_call(site_id: int, now: dt.datetime) -> None:
         if queueing.waiting_before(ticket, now) <= TURN_AHEAD:
             _turn_near(ticket, watch.phone, now)
 
+
+# Every call runs it: prepared, rendered once (app/db.py).
+_UNNOTIFIED_WATCHES = prepared(lambda: TicketWatch.select().where(
+    (TicketWatch.site == Param("site")) & TicketWatch.notified_at.is_null()))
 
 queueing.CALL_HOOKS.append(after_call)
 

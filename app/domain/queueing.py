@@ -17,6 +17,7 @@ from ..db import (
     is_sqlite,
     lock_rows,
     prepared,
+    rows_as,
     skip_locked,
     write_transaction,
 )
@@ -242,18 +243,23 @@ def waiting_for_services(site: Site, service_ids: list[int], now: dt.datetime,
 def waiting_counts(site: Site | int, now: dt.datetime) -> dict[str, int]:
     """Tickets waiting today at the hall, by service code (services with none are left
     out): the kiosk, the API and the boards all read this one query. On SQLite it reads
-    the counts the triggers keep (`waiting_count`), not the tickets."""
-    if is_sqlite():
-        rows = (WaitingCount.select(Service.code, WaitingCount.waiting).join(Service)
-                .where((WaitingCount.site == site) & (WaitingCount.day == local_day(now))
-                       & (WaitingCount.waiting > 0)).tuples())
-    else:
-        rows = (Ticket.select(Service.code, pw.fn.COUNT(Ticket.id))
-                .join(Service)
-                .where((Ticket.site == site) & (Ticket.day == local_day(now))
-                       & (Ticket.status == "waiting"))
-                .group_by(Service.code).tuples())
-    return {code: n for code, n in rows}
+    the counts the triggers keep (`waiting_count`), not the tickets. The board
+    publisher runs it after every change to a queue: prepared, rendered once."""
+    query = _WAITING_COUNTS_SQLITE if is_sqlite() else _WAITING_COUNTS
+    cursor = query.execute(site=site, day=local_day(now))
+    return {code: n for code, n in cursor.fetchall()}
+
+
+_WAITING_COUNTS_SQLITE = prepared(lambda: (
+    WaitingCount.select(Service.code, WaitingCount.waiting).join(Service)
+    .where((WaitingCount.site == Param("site")) & (WaitingCount.day == Param("day"))
+           & (WaitingCount.waiting > 0))))
+_WAITING_COUNTS = prepared(lambda: (
+    Ticket.select(Service.code, pw.fn.COUNT(Ticket.id))
+    .join(Service)
+    .where((Ticket.site == Param("site")) & (Ticket.day == Param("day"))
+           & (Ticket.status == "waiting"))
+    .group_by(Service.code)))
 
 
 def quota_used(site: Site, service: Service, day: dt.date, now: dt.datetime) -> int:
@@ -428,13 +434,7 @@ def _head_of_queue(site_id: int, services: list[int], now: dt.datetime) -> Ticke
     for service_id in services:
         params += [site_id, day, service_id, now_naive]
     cursor = database.execute_sql(sql, params)
-    fields = [Ticket._meta.columns[column[0]] for column in cursor.description]
-    heads = []
-    for row in cursor.fetchall():
-        ticket = Ticket(__no_default__=1, **{
-            f.name: f.python_value(value) for f, value in zip(fields, row)})
-        ticket._dirty.clear()
-        heads.append(ticket)
+    heads = rows_as(Ticket, cursor.description, cursor.fetchall())
     return min(heads, key=lambda t: queue_key(t, now_naive)) if heads else None
 
 

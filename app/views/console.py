@@ -19,7 +19,7 @@ from ..errors import DomainError
 from ..models import Site
 from ..web.auth import current_actor, signed_in_user
 from ..web.inputs import client_address, now
-from ..web.plumbing import DATABASE_FREE, sign_in, sign_out, with_retry_after
+from ..web.plumbing import DATABASE_FREE, may_be_signed_in, sign_in, sign_out, with_retry_after
 from ..web.responses import htmx
 
 bp = Blueprint("console", __name__, url_prefix="/loket")
@@ -47,7 +47,8 @@ OPEN_DURING_CHANGE = {"static", "console.change_password", "console.logout",
 @bp.before_app_request
 def password_change_gate():
     """Until a one-time password is changed, every page leads to "Ganti kata sandi"."""
-    if (request.endpoint in OPEN_DURING_CHANGE or not current_user.is_authenticated
+    if (request.endpoint in OPEN_DURING_CHANGE or not may_be_signed_in()
+            or not current_user.is_authenticated
             or not current_user.user.must_change_password):
         return None
     target = url_for("console.change_password")

@@ -50,10 +50,28 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Secure cookies whenever the request came over TLS (ProxyFix sets the scheme)."""
+    """Secure cookies whenever the request came over TLS (ProxyFix sets the scheme).
+
+    A request without a session cookie (kiosks, token API calls, boards) gets its empty
+    session without building the cookie signer first: Flask's own answer in that case,
+    minus the per-request serializer."""
 
     def get_cookie_secure(self, app):
         return request.is_secure
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
+def may_be_signed_in() -> bool:
+    """False when the request carries neither a signed-in session nor a Flask-Login
+    remember cookie: then nobody is signed in, and Flask-Login need not be asked (it
+    would hash the client's address and agent for its session protection first). The
+    app defines no request or header loader, so these two are the only ways in."""
+    return "_user_id" in session or (
+        current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies)
 
 
 def wants_json() -> bool:

@@ -174,6 +174,9 @@ class Frames:
     def read(self):
         """What arrived: the text messages' payloads (bytes)."""
         self.buffer += self.ws.sock.recv(65536)
+        return self.parse()
+
+    def parse(self):
         out = []
         while len(self.buffer) >= 2:
             opcode, length, at = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
@@ -190,9 +193,14 @@ class Frames:
             payload, self.buffer = self.buffer[at:at + length], self.buffer[at + length:]
             if opcode == 0x9:
                 self.ws.pong(payload)
+            elif opcode == 0x8:
+                self.closed(payload)
             elif opcode == 0x1:
                 out.append(payload)
         return out
+
+    def closed(self, payload):
+        """A close frame from the server: here the board simply stops hearing."""
 
 
 class Reader(threading.Thread):

@@ -294,28 +294,8 @@ class Incoming(Frames):
         self.buffer += data
         return self.parse()
 
-    def parse(self):
-        out = []
-        while len(self.buffer) >= 2:
-            opcode, length, at = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
-            if length == 126:
-                if len(self.buffer) < 4:
-                    break
-                length, at = int.from_bytes(self.buffer[2:4], "big"), 4
-            elif length == 127:
-                if len(self.buffer) < 10:
-                    break
-                length, at = int.from_bytes(self.buffer[2:10], "big"), 10
-            if len(self.buffer) < at + length:
-                break
-            payload, self.buffer = self.buffer[at:at + length], self.buffer[at + length:]
-            if opcode == 0x9:
-                self.ws.pong(payload)
-            elif opcode == 0x8:
-                raise ConnectionResetError("close frame from the server")
-            elif opcode == 0x1:
-                out.append(payload)
-        return out
+    def closed(self, payload):
+        raise ConnectionResetError("close frame from the server")
 
 
 class Live:

@@ -20,17 +20,25 @@ def issue(server, service="ADM-KTP"):
     return r.json()["number"]
 
 
+def open_console(browser, server, record):
+    """The L1 console of Tabang, signed in and live; `record(request)` sees its
+    requests."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    sign_in(page, server.url, "operator.tabang")
+    page.on("request", record)
+    page.goto(f"{server.url}/loket/tabang/L1")
+    page.wait_for_selector(".console[data-live='yes']", timeout=10000)
+    return page
+
+
 def test_console_updates_by_push_and_resyncs_after_a_drop(tmp_path):
     server = Server(tmp_path / "srv", workers=1, threads=8).start()
     try:
         with chromium() as browser:
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            sign_in(page, server.url, "operator.tabang")
             fetches = []
-            page.on("request", lambda r: fetches.append((time.monotonic(), r.url))
-                    if "/loket/tabang/L1/" in r.url and r.method == "GET" else None)
-            page.goto(f"{server.url}/loket/tabang/L1")
-            page.wait_for_selector(".console[data-live='yes']", timeout=10000)
+            page = open_console(browser, server, lambda r: fetches.append(
+                (time.monotonic(), r.url))
+                if "/loket/tabang/L1/" in r.url and r.method == "GET" else None)
             assert page.is_hidden("#live-status")
 
             # A citizen takes a number at the kiosk: the waiting list shows it by push.
@@ -84,13 +92,9 @@ def test_a_busy_hall_refreshes_during_the_stream_not_once_per_event(tmp_path):
     server = Server(tmp_path / "srv", workers=1, threads=8).start()
     try:
         with chromium() as browser:
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            sign_in(page, server.url, "operator.tabang")
             fetches = []
-            page.on("request", lambda r: fetches.append(r.url)
-                    if r.url.endswith("/loket/tabang/L1/antrean") else None)
-            page.goto(f"{server.url}/loket/tabang/L1")
-            page.wait_for_selector(".console[data-live='yes']", timeout=10000)
+            page = open_console(browser, server, lambda r: fetches.append(r.url)
+                                if r.url.endswith("/loket/tabang/L1/antrean") else None)
             issued, shown_during_stream = [], set()
             stream_ends = time.monotonic() + 4
 

@@ -24,7 +24,7 @@ SETTINGS = {
                    "installation, setup loads no demo data"),
     "DEMO_PASSWORD": ("demo", "password of the demo accounts"),
     "WEB_CONCURRENCY": ("1", "gunicorn worker processes (more than 1 needs REDIS_URL)"),
-    "GUNICORN_THREADS": ("32", "request threads per gunicorn worker (gthread); board and "
+    "GUNICORN_THREADS": ("8", "request threads per gunicorn worker (gthread); board and "
                          "console websockets hold none"),
     "BOARD_MAX_CONNECTIONS": ("2000", "board and console websockets one worker holds; the "
                               "next is refused (503 boards_full)"),

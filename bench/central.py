@@ -63,6 +63,7 @@ import websocket
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.config import SETTINGS  # noqa: E402
 from app.demo import KECAMATAN, slug  # noqa: E402
 from bench.boards import Frames, proc_status, worker_pids  # noqa: E402
 from tests import boardkit, pg  # noqa: E402
@@ -582,7 +583,7 @@ def main():
     parser.add_argument("--boards", type=int, default=100)
     parser.add_argument("--kiosks", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=int(SETTINGS["GUNICORN_THREADS"][0]))
     parser.add_argument("--serve-seconds", type=float, default=0.0,
                         help="a caller's pause between start and finish (default none)")
     parser.add_argument("--kiosk-pause", type=float, default=0.0,

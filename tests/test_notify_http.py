@@ -148,12 +148,15 @@ def test_failed_messages_for_the_supervisor(app, api, client, db):
     login(client, "supervisor.tabang")
     page = client.get("/admin/notifikasi")
     assert page.status_code == 200 and "Notifikasi warga" in page.get_data(as_text=True)
+    assert set(notify.LABELS) == set(notify.KINDS)
 
 
 def test_admin_page_template_preview_and_unknown_variable(app, client, db):
     login(client, "admin")
     page = client.get("/admin/notifikasi").get_data(as_text=True)
     assert "Template pesan" in page and "{jam_buka}" in page
+    # Each template is titled in words a supervisor reads, not by its key alone.
+    assert "Berkas siap diambil" in page and "Tinggal 3 nomor lagi" in page
     r = client.post("/admin/notifikasi/template/case_ready",
                     data={"body": "{kode} {rahasia}", "action": "simpan",
                           "csrf_token": csrf_from(page)})

@@ -151,11 +151,23 @@ def render(kind: str, values: dict, text: str | None = None) -> str:
     body = text.format(**wanted)
     return " ".join(body.split())[:640]
 
+# kind -> what a supervisor reads for it (Indonesian, English)
+LABELS = {
+    "booking_made": ("Janji temu dibuat", "Booking made"),
+    "booking_reminder": ("Pengingat janji temu", "Booking reminder"),
+    "booking_moved": ("Janji temu dipindah", "Booking moved"),
+    "booking_cancelled": ("Janji temu dibatalkan lokasi", "Booking cancelled by the hall"),
+    "case_received": ("Berkas diterima", "Case received"),
+    "case_needs_fix": ("Berkas perlu dilengkapi", "Case needs a fix"),
+    "case_ready": ("Berkas siap diambil", "Case ready for pick-up"),
+    "turn_near": ("Tinggal 3 nomor lagi", "Your turn is near"),
+}
+
 
 def templates() -> list[dict]:
     custom = {t.kind: t for t in NotifyTemplate.select()}
-    return [{"kind": kind, "purpose": purpose, "variables": list(names),
-             "body": custom[kind].body if kind in custom else default,
+    return [{"kind": kind, "label": LABELS[kind], "purpose": purpose,
+             "variables": list(names), "body": custom[kind].body if kind in custom else default,
              "default": default, "custom": kind in custom,
              "updated_at": iso(custom[kind].updated_at) if kind in custom else None,
              "preview": render(kind, SAMPLE, custom[kind].body if kind in custom else default)}

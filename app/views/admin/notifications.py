@@ -20,7 +20,7 @@ def _page(notice: str = "", error: str = "", status: int = 200, drafts: dict | N
     return render_template(
         "admin/notifications.html", user=user, failed=notify.failed_for(user),
         templates=notify.templates() if user.role == "admin" else [],
-        notice=notice, error=error, drafts=drafts or {}), status
+        labels=notify.LABELS, notice=notice, error=error, drafts=drafts or {}), status
 
 
 @bp.get("/admin/notifikasi")

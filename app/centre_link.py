@@ -18,7 +18,6 @@ import logging
 import os
 import random
 import secrets
-import threading
 import time
 import uuid
 from urllib.parse import quote
@@ -27,7 +26,7 @@ import click
 import requests
 
 from .clock import UTC
-from .db import database
+from .db import RoundThread, database
 from .domain import (
     booking,
     catalogue_feed,
@@ -222,42 +221,20 @@ def backoff_seconds(failures: int, ceiling: float) -> float:
 
 # --- the background sender -----------------------------------------------------------
 
-class Sender:
+class Sender(RoundThread):
+    """The link's sender of a worker: woken when a message goes on the outbox."""
+
+    first_delay = 0.2
+
     def __init__(self, app):
-        self.app = app
+        super().__init__(app, "mpp-sync-sender", link_rows.OUTBOX_LISTENERS, log)
         self.owner = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
-        self.wakeup = threading.Event()
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.run, name="mpp-sync-sender", daemon=True)
+        settings = app.config["SETTINGS"]
+        self.interval = float(settings["SYNC_INTERVAL_SECONDS"])
+        self.after_failure = float(settings["SYNC_MAX_BACKOFF_SECONDS"])
 
-    def start(self):
-        link_rows.OUTBOX_LISTENERS.append(self.wakeup.set)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.stopping.set()
-        self.wakeup.set()
-
-    def run(self):
-        settings = self.app.config["SETTINGS"]
-        interval = float(settings["SYNC_INTERVAL_SECONDS"])
-        ceiling = float(settings["SYNC_MAX_BACKOFF_SECONDS"])
-        delay = 0.2
-        while not self.stopping.is_set():
-            self.wakeup.wait(delay)
-            self.wakeup.clear()
-            delay = interval
-            with self.app.app_context():
-                database.connect(reuse_if_open=True)
-                try:
-                    delay = self.pass_once(interval, ceiling)
-                except Exception:  # the thread must survive a bad pass
-                    log.exception("sync sender pass failed")
-                    delay = ceiling
-                finally:
-                    if not database.is_closed():
-                        database.close()
+    def round(self) -> float:
+        return self.pass_once(self.interval, self.after_failure)
 
     def pass_once(self, interval: float, ceiling: float) -> float:
         delay = interval

@@ -9,6 +9,7 @@ Both databases are pooled per process (`database.close()` hands the connection b
 Code that copies the SQLite file must first close the pool (`database.obj.close_all()`)
 so the WAL is checkpointed into it. Hot queries can be `prepared` (end of this module).
 """
+import logging
 import sqlite3
 import threading
 import time
@@ -54,6 +55,51 @@ def register_background_user(user) -> None:
     gave up the writer turn (work queued meanwhile can start then: waking a thread
     while holding the turn hands it the interpreter lock, and every writer waits)."""
     _background_users.add(user)
+
+
+class RoundThread:
+    """A worker's background loop (the link's sender, the notification sender): one
+    round at a time, each inside the app's context on its own connection. `wake()` is
+    appended to `listeners` (new work starts a round at once) and `stop()` ends the loop.
+    A subclass's `round()` returns the seconds until the next round (0: at once); a round
+    that raises is logged, and the next waits `after_failure` seconds."""
+
+    first_delay = 1.0
+    after_failure = 5.0
+
+    def __init__(self, app, name: str, listeners: list, log: logging.Logger):
+        self.app, self.listeners, self.log = app, listeners, log
+        self.wakeup = threading.Event()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, name=name, daemon=True)
+
+    def start(self):
+        self.listeners.append(self.wakeup.set)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wakeup.set()
+
+    def round(self) -> float:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        delay = self.first_delay
+        while not self.stopping.is_set():
+            self.wakeup.wait(delay)
+            self.wakeup.clear()
+            with self.app.app_context():
+                database.connect(reuse_if_open=True)
+                try:
+                    delay = self.round()
+                except Exception:  # the thread must survive a bad round
+                    self.log.exception("%s: round failed", self.thread.name)
+                    delay = self.after_failure
+                finally:
+                    if not database.is_closed():
+                        database.close()
 
 
 def holds_writer_turn() -> bool:

@@ -31,14 +31,13 @@ import hmac
 import logging
 import os
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import requests
 
 from .clock import UTC
-from .db import database
+from .db import RoundThread, database
 from .domain import contact, link_rows
 from .domain import notify as rules
 from .errors import Invalid
@@ -181,43 +180,22 @@ def send_due(channels: list, now: dt.datetime, limit: int = 50,
     return counts
 
 
-class Sender:
+class Sender(RoundThread):
+    """The notification sender of a worker: woken when a message is written."""
+
     def __init__(self, app, channels: list, interval: float = 5.0):
-        self.app, self.channels, self.interval = app, channels, interval
-        self.wakeup = threading.Event()
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.run, name="mpp-notify", daemon=True)
+        super().__init__(app, "mpp-notify", rules.LISTENERS, log)
+        self.channels = channels
+        self.first_delay = self.after_failure = self.interval = interval
 
-    def start(self):
-        rules.LISTENERS.append(self.wakeup.set)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.stopping.set()
-        self.wakeup.set()
-
-    def run(self):
-        while not self.stopping.is_set():
-            self.wakeup.wait(self.interval)
-            self.wakeup.clear()
-            busy = False
-            with self.app.app_context():
-                database.connect(reuse_if_open=True)
-                try:
-                    counts = send_due(self.channels, self.app.clock.now())
-                    # more may be due: go on at once, unless the gateway asked to wait
-                    busy = counts["retry"] == 0 and counts["sent"] + counts["failed"] > 0
-                    config = self.app.config["SETTINGS"].get("NOTIFY_GAMMU_CONFIG")
-                    if config:
-                        read_gammu_inbox(config, self.app.clock.now())
-                except Exception:  # the thread must survive a bad round
-                    log.exception("notification round failed")
-                finally:
-                    if not database.is_closed():
-                        database.close()
-            if busy:
-                self.wakeup.set()
+    def round(self) -> float:
+        counts = send_due(self.channels, self.app.clock.now())
+        config = self.app.config["SETTINGS"].get("NOTIFY_GAMMU_CONFIG")
+        if config:
+            read_gammu_inbox(config, self.app.clock.now())
+        # more may be due: go on at once, unless the gateway asked to wait
+        busy = counts["retry"] == 0 and counts["sent"] + counts["failed"] > 0
+        return 0 if busy else self.interval
 
 
 _sender = {"instance": None}

@@ -66,7 +66,9 @@ def password_matches(password_hash: str, password: str) -> bool:
         return check_password_hash(password_hash, password)
 
 
-def _digest(secret: str) -> str:
+def secret_digest(secret: str) -> str:
+    """A random secret as stored (API token, session id, a board's credential or pairing
+    secret): 256 random bits need no slow hash."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -214,7 +216,7 @@ def require_password_current(user: User) -> None:
 def issue_token(user: User, now: dt.datetime, lifetime: dt.timedelta = TOKEN_LIFETIME) -> str:
     token = secrets.token_urlsafe(32)
     with write_transaction():
-        ApiToken.create(token_hash=_digest(token), user=user, created_at=as_utc_naive(now),
+        ApiToken.create(token_hash=secret_digest(token), user=user, created_at=as_utc_naive(now),
                         expires_at=as_utc_naive(now + lifetime))
         ApiToken.delete().where(ApiToken.expires_at < as_utc_naive(now)).execute()
     return token
@@ -229,13 +231,13 @@ _USER_FOR_TOKEN = prepared(lambda: (
 
 
 def user_for_token(token: str, now: dt.datetime) -> User | None:
-    return _USER_FOR_TOKEN.first(User, digest=_digest(token), now=as_utc_naive(now))
+    return _USER_FOR_TOKEN.first(User, digest=secret_digest(token), now=as_utc_naive(now))
 
 
 def revoke_token(token: str) -> bool:
     """End one API token (the caller's logout); whether it existed."""
     with write_transaction():
-        return ApiToken.delete().where(ApiToken.token_hash == _digest(token)).execute() > 0
+        return ApiToken.delete().where(ApiToken.token_hash == secret_digest(token)).execute() > 0
 
 
 # --- console sessions ------------------------------------------------------------------
@@ -244,7 +246,7 @@ def start_session(user: User, now: dt.datetime, lifetime: dt.timedelta) -> str:
     """A new console session for `user`; the random id goes into the cookie alone."""
     session_id = secrets.token_urlsafe(32)
     with write_transaction():
-        StaffSession.create(id_hash=_digest(session_id), user=user,
+        StaffSession.create(id_hash=secret_digest(session_id), user=user,
                             created_at=as_utc_naive(now),
                             expires_at=as_utc_naive(now + lifetime))
         StaffSession.delete().where(StaffSession.expires_at < as_utc_naive(now)).execute()
@@ -257,7 +259,7 @@ def user_for_session(session_id: str, user_id: int, now: dt.datetime) -> User | 
     if not session_id:
         return None
     row = (StaffSession.select(StaffSession, User).join(User)
-           .where((StaffSession.id_hash == _digest(session_id))
+           .where((StaffSession.id_hash == secret_digest(session_id))
                   & (StaffSession.user == user_id)
                   & (StaffSession.expires_at > as_utc_naive(now))
                   & (User.active == True))  # noqa: E712
@@ -269,7 +271,7 @@ def end_session(session_id: str) -> None:
     """Logout: the session's row goes, and with it every copy of the cookie."""
     if session_id:
         with write_transaction():
-            StaffSession.delete().where(StaffSession.id_hash == _digest(session_id)).execute()
+            StaffSession.delete().where(StaffSession.id_hash == secret_digest(session_id)).execute()
 
 
 def end_all_access(user: User | int) -> None:

@@ -14,7 +14,6 @@ the audit trail. `register` makes a board without a code (tests, benchmarks, scr
 on the box itself).
 """
 import datetime as dt
-import hashlib
 import re
 import secrets
 import unicodedata
@@ -26,6 +25,7 @@ from ..db import write_transaction
 from ..errors import DomainError, Forbidden, Invalid, NotFound
 from ..models import BoardDevice, BoardPairing, Site
 from . import audit
+from .accounts import secret_digest as hashed
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read off a TV
 CODE_LENGTH = 6
@@ -36,11 +36,6 @@ PENDING_PER_ADDRESS = 5  # ... and from one address, so one client cannot block 
 NAME_MAX = 80
 SECRET_MAX = 200  # longer cookies are not ours
 REVOKED_EVENT = "board_revoked"  # handled by the hub: never reaches a board as such
-
-
-def hashed(secret: str) -> str:
-    """A credential or pairing secret as stored: 256 random bits need no slow hash."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def new_secret() -> str:

@@ -104,6 +104,9 @@ def test_kabari_saya_api_and_page(app, client, db):
     form = client.post(f"/t/{ticket.id}/kabari", data={"phone": "12",
                                                        "csrf_token": csrf_from(page)})
     assert form.status_code == 302 and "kabari=invalid_phone" in form.location
+    shown = client.get(form.location).get_data(as_text=True)
+    assert '<div class="error-box" role="alert"><p>Nomor HP tidak valid.' in shown
+    assert 'aria-invalid="true"' in shown and "phone=" not in form.location  # never in URLs
 
 
 def test_templates_api_admin_only_unknown_variable_refused(app, api, db):

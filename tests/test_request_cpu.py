@@ -4,6 +4,9 @@ of hours that callers cannot spoil and that follows a change, and requests witho
 session cookie still answer as before (no cookie set, `Vary: Cookie`, the one-time
 password gate for a signed-in session)."""
 import datetime as dt
+import sqlite3
+
+import peewee as pw
 
 from app.db import Param, database, prepared, rows_as
 from app.domain import calendar, queueing
@@ -34,6 +37,8 @@ def test_rows_as_builds_what_peewee_builds(db):
 
 
 def test_prepared_parameters_are_what_peewee_renders(db):
+    """The values peewee would bind, in its order; on SQLite the query's own text
+    constants are written into the SQL instead (see the next test), never a Param."""
     query = prepared(lambda: User.select(User.username).where(
         (User.active == True) & (User.username == Param("name"))  # noqa: E712
         & (User.role.in_(["operator", "admin"]))))
@@ -41,8 +46,56 @@ def test_prepared_parameters_are_what_peewee_renders(db):
     plain_sql, plain_params = (User.select(User.username).where(
         (User.active == True) & (User.username == "operator.tabang")  # noqa: E712
         & (User.role.in_(["operator", "admin"])))).sql()
-    assert (sql, params) == (plain_sql, plain_params)
+    assert plain_params == [True, "operator.tabang", "operator", "admin"]
+    assert params == [True, "operator.tabang"]  # the Param stays bound
+    assert sql == plain_sql.replace("IN (?, ?)", "IN ('operator', 'admin')")
     assert query.scalar(name="operator.tabang") == "operator.tabang"
+    assert query.scalar(name="x' OR '1'='1") is None  # a Param is data, not SQL
+
+
+def _authorizer_calls(run) -> int:
+    """How often SQLite's authorizer is asked while `run()` runs: it is asked at every
+    compile of a statement (several times), never when a cached statement runs again.
+    Setting it expires the cached statements, so the first run always compiles."""
+    conn = database.connection()
+    count = [0]
+
+    def authorizer(*_args):
+        count[0] += 1
+        return sqlite3.SQLITE_OK
+
+    conn.set_authorizer(authorizer)
+    try:
+        run()
+        return count[0]
+    finally:
+        conn.set_authorizer(None)
+
+
+def test_a_prepared_ticket_query_is_not_planned_again_at_each_run(db):
+    """A status bound as a value is compared with a column that has partial indexes
+    (`WHERE status = 'waiting'`): SQLite plans such a statement again at every run
+    (20-30 us, more than the query). Inlined, the cached statement is reused."""
+    site = _tabang()
+    days = ["2026-11-29", "2026-11-30", "2026-12-01"]
+    status_bound = ("SELECT COUNT(*) FROM ticket WHERE site_id = ? AND day = ? "
+                    "AND status = ?")
+
+    def bound(n):
+        for day in days[:n]:
+            database.execute_sql(status_bound, (site.id, day, "waiting")).fetchone()
+
+    query = prepared(lambda: Ticket.select(pw.fn.COUNT(Ticket.id)).where(
+        (Ticket.site == Param("site")) & (Ticket.day == Param("day"))
+        & (Ticket.status == "waiting")))
+
+    def inlined(n):
+        for day in days[:n]:
+            query.scalar(site=site.id, day=day)
+
+    # each further run with a bound status is planned again; an inlined one is not
+    assert _authorizer_calls(lambda: bound(3)) > _authorizer_calls(lambda: bound(1)) > 0
+    assert _authorizer_calls(lambda: inlined(3)) == _authorizer_calls(lambda: inlined(1)) > 0
 
 
 def test_a_halls_week_is_cached_but_each_caller_gets_its_own(db):

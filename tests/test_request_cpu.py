@@ -4,13 +4,14 @@ of hours that callers cannot spoil and that follows a change, and requests witho
 session cookie still answer as before (no cookie set, `Vary: Cookie`, the one-time
 password gate for a signed-in session)."""
 import datetime as dt
+import re
 import sqlite3
 
 import peewee as pw
 
 from app.db import Param, database, prepared, rows_as
 from app.domain import calendar, queueing
-from app.models import OpeningWindow, Site, Ticket, User
+from app.models import Counter, OpeningWindow, Site, Ticket, User
 
 from .conftest import MONDAY_9
 from .pages import login
@@ -165,3 +166,28 @@ def test_one_statement_estimate_equals_its_two_parts(db):
     assert estimates.mean_service_minutes(site, service) == 3.0
     for ahead in (0, 1, 5, 17):
         assert estimates.estimated_wait_minutes(site, service, ahead) == apart(ahead)
+
+
+def test_a_transition_writes_only_the_columns_it_changed(db):
+    """finish SETs status, outcome and the times, not every column: SQLite rewrites
+    every index on a column that is SET, and each index page is written at commit."""
+    site = _tabang()
+    queueing.issue_ticket(site, queueing.get_service("ADM-KTP"), MONDAY_9)
+    counter = Counter.get((Counter.site == site) & (Counter.code == "L1"))
+    ticket = queueing.call_next(counter, MONDAY_9)
+    queueing.start(ticket.id, MONDAY_9 + dt.timedelta(minutes=1))
+    statements = []
+    conn = database.connection()
+    conn.set_trace_callback(statements.append)
+    try:
+        done = queueing.finish(ticket.id, "completed", MONDAY_9 + dt.timedelta(minutes=5))
+    finally:
+        conn.set_trace_callback(None)
+    updates = {s.split(" WHERE ")[0] for s in statements if s.startswith('UPDATE "ticket"')}
+    (update,) = updates  # (the trace shows the values bound)
+    assert set(re.findall(r'"(\w+)" = ', update)) == {"status", "outcome", "started_at",
+                                                      "finished_at"}
+    stored = Ticket.get_by_id(ticket.id)
+    assert (stored.status, stored.outcome, stored.number) == ("done", "completed", done.number)
+    assert stored.finished_at == dt.datetime(2026, 11, 30, 1, 5)
+    assert stored.started_at == dt.datetime(2026, 11, 30, 1, 1)

@@ -6,6 +6,7 @@ candidate ticket is taken with SKIP LOCKED; a conditional UPDATE on the expected
 is the backstop on both, so two counters never get the same ticket.
 """
 import datetime as dt
+import functools
 
 import peewee as pw
 
@@ -13,6 +14,7 @@ from .. import events
 from ..clock import as_utc_naive, iso, local_day
 from ..db import (
     Param,
+    Prepared,
     database,
     is_sqlite,
     lock_rows,
@@ -504,17 +506,24 @@ def _transition(ticket_id: str, action: str, now: dt.datetime, by: Actor | str |
                 status_now=ticket.status, action=action)
         counter = ticket.counter
         detail.update(apply(ticket) or {})
-        _SAVE_TICKET.execute(**{name: ticket.__data__.get(name)
-                                for name in Ticket._meta.fields})
+        changed = tuple(sorted(ticket._dirty))
+        if changed:
+            _save_ticket(changed).execute(id=ticket.id, **{
+                name: ticket.__data__.get(name) for name in changed})
         ticket._dirty.clear()
         _record(ticket, action, now, counter, by, **detail)
         _publish(ticket.site, action, ticket, counter, now)
     return ticket
 
 
-_SAVE_TICKET = prepared(lambda: Ticket.update({
-    field: Param(field.name, field) for field in Ticket._meta.sorted_fields
-    if field is not Ticket.id}).where(Ticket.id == Param("id", Ticket.id)))
+@functools.cache
+def _save_ticket(names: tuple[str, ...]) -> Prepared:
+    """An UPDATE of only the columns a transition changed (one prepared statement per
+    set of them): SQLite rewrites the entries of every index on a column that is SET,
+    changed or not, and each index page rewritten is another page in the commit."""
+    fields = [Ticket._meta.fields[name] for name in names]
+    return prepared(lambda: Ticket.update({field: Param(field.name, field) for field in fields})
+                    .where(Ticket.id == Param("id", Ticket.id)))
 
 
 def start(ticket_id: str, now: dt.datetime, by: Actor | str | None = None) -> Ticket:

@@ -20,7 +20,8 @@ not counted):
 2. bare: the callers and kiosks with no console or board connected, BASELINE seconds:
    call-next's baseline;
 3. loaded: CONSOLES consoles (each operator signs in at /loket/masuk, then opens
-   `/ws/loket/<site>` with that session's cookie and the page's Origin) and BOARDS
+   `/ws/loket/<site>?counter=<code>` with that session's cookie and the page's
+   Origin: its waiting list comes pushed down the socket) and BOARDS
    boards (`/ws/boards/<site>`) spread over the 21 halls, then the callers and kiosks
    for SECONDS. Each caller is one operator with a bearer token at one counter
    (induk's four and three of each of twelve halls): call-next, start, finish
@@ -309,12 +310,14 @@ class Live:
         self.last_seq = None
         self.gaps = 0
         self.snapshots = 1
+        self.lists = 0  # waiting lists pushed to a console (boards/console_lists.py)
         self.due = {}  # refetch -> when (app.js: see DEBOUNCE and REFETCH_EVERY)
         self.fired = {}  # refetch -> when it last went
 
 
 def open_socket(server, kind, site, cookie=None, counter=None):
-    path = f"/ws/loket/{site}" if kind == "console" else f"/ws/boards/{site}"
+    path = (f"/ws/loket/{site}?counter={counter}" if kind == "console"
+            else f"/ws/boards/{site}")
     url = server.url.replace("http://", "ws://") + path
     ws = websocket.WebSocket()
     ws.connect(url, timeout=60, origin=server.url, cookie=cookie)
@@ -358,9 +361,10 @@ def open_all(server, plan, reader, client_threads=8):
 
 class Refetcher:
     """What a console page does on an event (static/app.js): 150 ms after the last
-    event of a burst, htmx refetches the waiting list (`/loket/<site>/<counter>/antrean`)
-    and, when the event names its counter, its panel; a few client threads do the
-    consoles' requests with each console's own session cookie."""
+    event of a burst naming its counter, htmx refetches its panel, and after a gap in
+    the sequence also its waiting list (`/loket/<site>/<counter>/antrean`; otherwise
+    the list is pushed); a few client threads do the consoles' requests with each
+    console's own session cookie."""
 
     def __init__(self, server, consoles, recorder, threads=16):
         self.server, self.consoles, self.recorder = server, consoles, recorder
@@ -453,6 +457,9 @@ class Reader(threading.Thread):
             return
         message = json.loads(payload)
         kind = message.get("type")
+        if kind == "waiting":
+            live.lists += 1
+            return
         if kind == "snapshot":
             live.snapshots += 1
             live.last_seq = message.get("seq")
@@ -465,7 +472,8 @@ class Reader(threading.Thread):
                 gap = True
             live.last_seq = seq
         if self.refetch and live.kind == "console":
-            self.schedule(live, "antrean", seen)
+            if gap:  # a resync refetches both; the list is pushed otherwise
+                self.schedule(live, "antrean", seen)
             if gap or message.get("counter") == live.counter:
                 self.schedule(live, "panel", seen)
         if kind == "call":
@@ -589,8 +597,8 @@ def main():
     parser.add_argument("--kiosk-pause", type=float, default=0.0,
                         help="a kiosk's pause between tickets (default none)")
     parser.add_argument("--refetch", action="store_true",
-                        help="consoles refetch their waiting list and panel on events, "
-                             "as static/app.js does (the load of push at the centre)")
+                        help="consoles refetch their panel on an event of their counter "
+                             "(and both parts after a gap), as static/app.js does")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--keep-db", action="store_true",
                         help="keep the throwaway database (its name is printed)")
@@ -754,6 +762,10 @@ def run(server, args, counters, console_sites, board_sites, kiosks, name):
           f"{sum(x.snapshots - 1 for x in lives)}, sockets closed by the server "
           f"{dict(closed) or 0}")
     print("   " + describe("last socket after resp.", after))
+    consoles_here = [x for x in lives if x.kind == "console"]
+    print(f"   waiting lists pushed to consoles (boards/console_lists.py, warm-up included): "
+          f"{sum(x.lists for x in consoles_here)} to "
+          f"{sum(1 for x in consoles_here if x.lists)}/{len(consoles_here)} consoles")
     print("-- workers (pid: CPU s bare / loaded, RSS with sockets, peak RSS, threads):")
     for pid in pids:
         print(f"   {pid}: {bare.cpu[pid]:.1f} / {loaded.cpu[pid]:.1f} s, "

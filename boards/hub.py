@@ -182,11 +182,23 @@ class Hub:
         self._fanout: threading.Thread | None = None
         self._pid = None
         self._feeders: list = []
+        self._listeners: list = []
 
     def add_feeder(self, flush) -> None:
         """Something that dispatches here from a queue of its own (the publisher of
         boards.setup): `flush()` waits for it first."""
         self._feeders.append(flush)
+
+    def add_listener(self, listener) -> None:
+        """`listener(site_code, event)` is called after each event is numbered, on the
+        dispatching thread (the console lists of boards.console_lists)."""
+        self._listeners.append(listener)
+
+    def consoles(self, site_code: str) -> list:
+        """This process's console sockets of a hall that name their counter."""
+        with self._lock:
+            return [s for s in self._subscriptions.get(site_code, ())
+                    if getattr(s, "counter", None) is not None]
 
     def subscribe(self, site_code: str, send, writable=lambda: True) -> Subscription:
         return self.add(Subscription(site_code, send, writable))
@@ -277,6 +289,11 @@ class Hub:
                                  separators=(",", ":"))
             self._ensure_fanout()
             self._outbox.put((targets, message, seq))
+        for listener in self._listeners:
+            try:
+                listener(site_code, event)
+            except Exception:  # a listener must not stop the boards' events
+                log.exception("listener of %s events failed", site_code)
         return seq
 
     def flush(self) -> None:

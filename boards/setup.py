@@ -19,6 +19,7 @@ from app.db import (
 )
 
 from . import audio
+from .console_lists import ConsoleLists
 from .hub import Hub, Limits, LocalFanout, RedisFanout
 from .sockets import FD_RESERVE, SnapshotCache, SocketLoop, raise_fd_limit
 from .state import enrich
@@ -125,11 +126,12 @@ class Boards:
     """This worker's hub, fan-out, socket loop and snapshot cache
     (`app.extensions["boards"]`)."""
 
-    def __init__(self, hub, fanout, sockets, snapshots):
+    def __init__(self, hub, fanout, sockets, snapshots, console_lists=None):
         self.hub = hub
         self.fanout = fanout
         self.sockets = sockets
         self.snapshots = snapshots
+        self.console_lists = console_lists
 
 
 _worker = None
@@ -216,7 +218,8 @@ def init_app(app) -> None:
     sockets = SocketLoop(hub, ping_seconds=int(settings.get("BOARD_PING_SECONDS") or 25),
                          now_iso=lambda: app.clock.now().isoformat(),
                          stopping=shutting_down)
-    app.extensions["boards"] = Boards(hub, fanout, sockets, SnapshotCache())
+    app.extensions["boards"] = Boards(hub, fanout, sockets, SnapshotCache(),
+                                      ConsoleLists(app, hub))
     audio.configure(app.config["DATA_DIR"])
     warning = fanout_warning(settings)
     if warning:

@@ -106,10 +106,12 @@ class LiveSocket:
     and `close` from any thread; everything else runs on the loop thread."""
 
     def __init__(self, site_code: str, sock: socket.socket, build_snapshot, kind="board",
-                 admission=None):
+                 admission=None, counter: tuple[int, str] | None = None):
         self.site_code = site_code
         self.kind = kind
         self.admission = admission  # hub.Admission: a registered board or an address
+        # A console's counter (id, code): its waiting list is pushed (console_lists)
+        self.counter_id, self.counter = counter if counter else (None, None)
         self.sock = sock
         self.build_snapshot = build_snapshot  # () -> (seq, text); needs the database
         self.loop: SocketLoop | None = None

@@ -62,16 +62,18 @@
   window.setInterval(tick, 10000);
 })();
 
-// The console's live link: the hall's events over /ws/loket/<site> (the same hub as the
-// boards). A change fires queue-changed (the waiting list refetches) and, for this
-// counter, counter-changed (its panel refetches). A drop is shown at once; on reconnect
-// the server's snapshot starts the stream again and both refetch (resync).
+// The console's live link: the hall's events over /ws/loket/<site>?counter=<code> (the
+// same hub as the boards). The server pushes this counter's waiting list when it
+// changes ("waiting" messages, swapped in as they come); an event naming this counter
+// fires counter-changed (its panel refetches). A drop is shown at once; on reconnect the
+// server's snapshot starts the stream again and both refetch (resync).
 (function () {
   "use strict";
   var root = document.querySelector("[data-live-path]");
   if (!root || !window.WebSocket) { return; }
   var status = document.getElementById("live-status");
   var counter = root.dataset.liveCounter;
+  var waitingList = document.getElementById("console-waiting");
   var attempts = 0;
   var seq = null;
   var everConnected = false;
@@ -114,6 +116,10 @@
       seq = msg.seq;
       return;
     }
+    if (msg.type === "waiting") {  // no sequence number: it replaces the list
+      if (msg.counter === counter && waitingList) { waitingList.innerHTML = msg.html; }
+      return;
+    }
     if (msg.type === "heartbeat") {
       if (typeof msg.seq === "number" && seq !== null && msg.seq > seq) { seq = msg.seq; resync(); }
       return;
@@ -122,7 +128,6 @@
       if (seq !== null && msg.seq > seq + 1) { resync(); }  // a gap: refetch both
       seq = msg.seq;
     }
-    fire("queue-changed");
     if (msg.counter === counter || msg.type === "catalogue_changed") { fire("counter-changed"); }
   }
   function connect() {

@@ -377,6 +377,40 @@ def test_a_console_socket_is_for_signed_in_staff_of_that_hall(tmp_path):
             ws.close()
 
 
+def test_a_console_socket_gets_its_counters_waiting_list_pushed(tmp_path):
+    """With `?counter=`, a change of the hall's queue pushes that counter's waiting list
+    down the console's socket (boards/console_lists.py): the page asks for nothing."""
+    with Server(tmp_path / "srv", workers=1, threads=8) as server:
+        staff = login_session(server)
+        cookie = "; ".join(f"{k}={v}" for k, v in staff.cookies.items())
+        url = server.url.replace("http://", "ws://") + "/ws/loket/tabang"
+        assert refusal(url + "?counter=L9", cookie=cookie, origin=server.url) == 404
+        ws = websocket.WebSocket()
+        ws.connect(url + "?counter=L1", cookie=cookie, origin=server.url, timeout=10)
+
+        def next_list():
+            ws.settimeout(5)
+            while True:
+                msg = json.loads(ws.recv())
+                if msg["type"] == "waiting":
+                    return msg
+
+        try:
+            assert json.loads(ws.recv())["type"] == "snapshot"
+            operator = Operator(server)
+            first, second = operator.issue(), operator.issue(service="ADM-KK")
+            pushed = next_list()
+            while second["number"] not in pushed["html"]:  # the two may come as one
+                pushed = next_list()
+            assert pushed["counter"] == "L1" and first["number"] in pushed["html"]
+            called = operator.call_next()
+            assert called["number"] == first["number"]
+            pushed = next_list()
+            assert first["number"] not in pushed["html"] and second["number"] in pushed["html"]
+        finally:
+            ws.close()
+
+
 @pytest.mark.slow
 def test_a_silent_board_is_dropped_by_the_ping(tmp_path):
     """A board that stops answering pings (a TV switched off at the wall) is closed by

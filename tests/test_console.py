@@ -150,7 +150,8 @@ def test_console_listens_for_pushes_and_fetches_its_parts(csrf_app):
     assert client.get("/loket/tabang/L1/panel").status_code == 302  # signed in only
     assert login(client).status_code == 302
     page = client.get("/loket/tabang/L1").get_data(as_text=True)
-    assert 'data-live-path="/ws/loket/tabang"' in page and 'data-live-counter="L1"' in page
+    assert 'data-live-path="/ws/loket/tabang?counter=L1"' in page
+    assert 'data-live-counter="L1"' in page
     assert "every 3s" not in page and 'hx-trigger="queue-changed from:body, every 60s"' in page
     assert 'hx-get="/loket/tabang/L1/panel"' in page
     panel = client.get("/loket/tabang/L1/panel")

@@ -1,6 +1,7 @@
 """The console by push, in Chromium against real gunicorn: a kiosk ticket appears in the
-operator's waiting list within a moment, without polling; a call made elsewhere updates
-the panel; a dropped link shows and, once back, the console catches up (resync)."""
+operator's waiting list within a moment, pushed down the console's socket (the page asks
+for nothing); a call made elsewhere updates the panel; a dropped link shows and, once
+back, the console catches up (resync)."""
 import threading
 import time
 
@@ -48,9 +49,9 @@ def test_console_updates_by_push_and_resyncs_after_a_drop(tmp_path):
                                    timeout=2000)
             shown = time.monotonic() - loaded
             assert shown < 2, shown
-            # One fetch, because of the push: no polling every few seconds.
+            # The list came down the socket: no fetch, no polling every few seconds.
             waiting = [url for _at, url in fetches if url.endswith("/antrean")]
-            assert len(waiting) == 1, fetches
+            assert waiting == [], fetches
 
             # Quiet for 4 s: nothing is fetched (the old console polled every 3 s).
             before = len(fetches)
@@ -86,15 +87,19 @@ def test_console_updates_by_push_and_resyncs_after_a_drop(tmp_path):
 
 
 def test_a_busy_hall_refreshes_during_the_stream_not_once_per_event(tmp_path):
-    """Tickets every 50 ms for 4 s: the waiting list refreshes while they keep coming
-    (a debounce that restarted on every event waited for a pause that never came), and
-    far less often than once per ticket."""
+    """Tickets every 50 ms for 4 s: the waiting list is pushed while they keep coming
+    (a debounce that restarted on every event would wait for a pause that never came),
+    far less often than once per ticket, and the page fetches nothing."""
     server = Server(tmp_path / "srv", workers=1, threads=8).start()
     try:
         with chromium() as browser:
-            fetches = []
+            fetches, pushes = [], []
             page = open_console(browser, server, lambda r: fetches.append(r.url)
                                 if r.url.endswith("/loket/tabang/L1/antrean") else None)
+            page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: pushes.append(
+                frame) if '"type":"waiting"' in str(frame) else None))
+            page.reload()  # (the socket opened again, now watched)
+            page.wait_for_selector(".console[data-live='yes']", timeout=10000)
             issued, shown_during_stream = [], set()
             stream_ends = time.monotonic() + 4
 
@@ -110,8 +115,9 @@ def test_a_busy_hall_refreshes_during_the_stream_not_once_per_event(tmp_path):
                     if page.query_selector(f"#console-waiting [data-number='{n}']"))
                 page.wait_for_timeout(100)
             stream.join()
-            during = len(fetches)
+            during = len(pushes)
             assert shown_during_stream, "the list never refreshed while tickets kept coming"
             assert 2 <= during < len(issued) / 2, (during, len(issued))
+            assert fetches == []
     finally:
         server.stop()

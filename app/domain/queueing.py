@@ -39,6 +39,9 @@ from ..models import (
 from . import audit, calendar, catalogue_cache, numbering
 from .audit import Actor
 
+# The waiting list a console shows (its page and the pushed list of boards.console_lists).
+CONSOLE_LIST_LENGTH = 50
+
 PRIORITY_GROUPS = {
     "disabilitas": "Penyandang disabilitas",
     "lansia": "Lanjut usia",

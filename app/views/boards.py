@@ -291,6 +291,7 @@ def check_websocket_handshake():
             return _refuse(401, "unauthorized", "Silakan masuk terlebih dahulu.")
         try:
             accounts.require_site_role(user, site)
+            g.console_counter = _console_counter(site)
         except DomainError as exc:
             return _refuse(exc.status, exc.code, exc.message)
     try:
@@ -301,6 +302,16 @@ def check_websocket_handshake():
     if refusal is not None:
         return _full(refusal)
     return None
+
+
+def _console_counter(site) -> tuple[int, str] | None:
+    """The counter a console socket names (`?counter=L1`): its waiting list is pushed
+    to it (boards.console_lists). Without one, the socket only gets the events."""
+    code = request.args.get("counter")
+    if code is None:
+        return None
+    counter = queueing.get_counter(site, code[:20])
+    return counter.id, counter.code
 
 
 def _admission(site) -> Admission:
@@ -346,8 +357,10 @@ def board_socket(site_code):
 
 @bp.get("/ws/loket/<site_code>", websocket=True)
 def console_socket(site_code):
-    """A console (signed-in staff of the hall): the same stream as the hall's boards;
-    the page refetches its waiting list and panel when something changed."""
+    """A console (signed-in staff of the hall): the same stream as the hall's boards
+    and, with `?counter=<code>`, that counter's waiting list whenever it changed
+    (`waiting` messages, boards.console_lists); the page refetches its panel when
+    the events name its counter."""
     return _hand_over(site_code, "console")
 
 
@@ -372,7 +385,8 @@ def _hand_over(site_code, kind):
     ext.fanout.start()
     app = current_app._get_current_object()
     live = LiveSocket(site_code, raw.dup(), lambda: _snapshot_in_app(app, ext, site_code),
-                      kind=kind, admission=g.get("board_admission"))
+                      kind=kind, admission=g.get("board_admission"),
+                      counter=g.get("console_counter"))
     try:
         ext.hub.add(live)  # first: what is dispatched from now on waits for the snapshot
     except HubFull as refusal:

@@ -156,7 +156,7 @@ def _panel_context(counter):
         "all_services": queueing.services_at(counter.site),
         "outcomes": queueing.OUTCOMES,
         "waiting": queueing.waiting_for_services(counter.site, [s.id for s in services],
-                                                 moment, limit=50),
+                                                 moment, limit=queueing.CONSOLE_LIST_LENGTH),
         "no_shows": queueing.recent_no_shows(counter.site, [s.id for s in services], moment),
         "priority_groups": queueing.PRIORITY_GROUPS,
     }
@@ -173,7 +173,11 @@ def console(site_code, counter_code):
 @login_required
 def waiting(site_code, counter_code):
     counter = _counter(site_code, counter_code)
-    return render_template("_partials/console_waiting.html", **_panel_context(counter))
+    services = [s.id for s in queueing.services_of_counter(counter)]
+    waiting = queueing.waiting_for_services(counter.site, services, now(),
+                                            limit=queueing.CONSOLE_LIST_LENGTH)
+    return render_template("_partials/console_waiting.html", waiting=waiting,
+                           priority_groups=queueing.PRIORITY_GROUPS)
 
 
 @bp.get("/<site_code>/<counter_code>/panel")

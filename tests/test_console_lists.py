@@ -1,0 +1,74 @@
+"""Pushed waiting lists (boards/console_lists.py): one render per hall and set of
+services, each console gets its own counter's list, in queue order, and a change of
+the queue reaches the consoles through the hub without them asking."""
+import json
+import threading
+
+from app.domain import queueing
+from app.models import Counter, Site
+from boards.console_lists import ConsoleLists
+from boards.hub import Hub
+
+from .conftest import MONDAY_9
+
+
+class Console:
+    """A console socket as the hub and the lists see it: its hall, its counter, and
+    the lists delivered to it."""
+
+    def __init__(self, site, code):
+        counter = Counter.get((Counter.site == site) & (Counter.code == code))
+        self.site_code, self.counter_id, self.counter = site.code, counter.id, code
+        self.messages = []
+        self.got = threading.Event()
+
+    def deliver(self, message, frame=None, seq=0):
+        message = json.loads(message)
+        if message["type"] == "waiting":  # (the hub also hands it the events)
+            self.messages.append(message)
+            self.got.set()
+
+    def close(self):
+        pass
+
+    def numbers(self):
+        html = self.messages[-1]["html"]
+        return [part.split('"')[0] for part in html.split('data-number="')[1:]]
+
+
+def _issue(site, service, minutes):
+    return queueing.issue_ticket(site, queueing.get_service(service),
+                                 MONDAY_9.replace(minute=minutes)).number
+
+
+def test_each_console_gets_its_counters_list_and_a_set_of_services_is_rendered_once(app, db):
+    site = Site.get(Site.code == "tabang")
+    hub = Hub()
+    lists = ConsoleLists(app, hub)
+    first, second, permits = Console(site, "L1"), Console(site, "L1"), Console(site, "L2")
+    for console in (first, second, permits):
+        hub.add(console)
+    ktp, nib, kk = _issue(site, "ADM-KTP", 1), _issue(site, "IZN-NIB", 2), _issue(site, "ADM-KK", 3)
+    assert lists.push("tabang") == 2  # L1's services once for both of its consoles, L2's
+    assert first.numbers() == second.numbers() == [ktp, kk]
+    assert permits.numbers() == [nib]
+    assert {m["counter"] for m in first.messages} == {"L1"}
+    assert permits.messages[-1]["type"] == "waiting" and "seq" not in permits.messages[-1]
+
+
+def test_a_queue_change_reaches_the_consoles_through_the_hub(app, db):
+    site = Site.get(Site.code == "tabang")
+    hub = Hub()
+    lists = ConsoleLists(app, hub)
+    lists.FIRST = lists.EVERY = 0.01
+    console = Console(site, "L1")
+    hub.add(console)
+    number = _issue(site, "ADM-KTP", 5)
+    hub.dispatch("tabang", {"type": "finish", "number": "X"})  # not a change of the list
+    assert not console.got.wait(0.3)
+    hub.dispatch("tabang", {"type": "issued", "number": number})
+    assert console.got.wait(5)
+    assert console.numbers() == [number]
+    # a hall without consoles costs nothing
+    hub.dispatch("anggana", {"type": "issued", "number": "A001"})
+    assert lists.push("anggana") == 0

@@ -102,14 +102,25 @@ def staff_name(site: str, k: int) -> str:
     return f"operator.{site}" if k == 0 else f"operator{k + 1}.{site}"
 
 
+def demo_counters(site: str) -> int:
+    return 4 if site == "induk" else 3
+
+
+def console_counter(site: str, k: int) -> str:
+    """The counter of a hall's k-th console: the demo's L1-L3 (L4 at the Induk), then
+    one counter each (K4, K5, ...), as in a hall where every operator has a desk."""
+    return f"L{k + 1}" if k < demo_counters(site) else f"K{k + 1}"
+
+
 def prepare_database(data_dir: Path, url: str, per_site: dict[str, int]) -> None:
     """The schema and the demo (as the postgres fixtures do), then the extra operators
-    through the domain's verb; `demo=True` hashes the shared password once."""
+    and their counters (each serving what L1, L2 or L3 serves, in turn) through the
+    domain's verbs; `demo=True` hashes the shared password once."""
     import datetime as dt
 
     from app import create_app
     from app.db import database
-    from app.domain import audit, users
+    from app.domain import audit, counters, queueing, users
     app = create_app({"DATA_DIR": str(data_dir), "DATABASE_URL": url,
                       "MPP_ROLE": "central", "LOG_LEVEL": "WARNING"})
     with app.app_context():
@@ -121,6 +132,12 @@ def prepare_database(data_dir: Path, url: str, per_site: dict[str, int]) -> None
                 users.create_user(audit.SYSTEM, now, staff_name(site, k),
                                   f"Operator {k + 1} {site}", "operator", site=site,
                                   password="demo", demo=True)
+            hall = queueing.get_site(site)
+            for k in range(demo_counters(site), count):
+                like = queueing.get_counter(hall, f"L{k % demo_counters(site) + 1}")
+                counters.create_counter(audit.SYSTEM, hall, {
+                    "code": console_counter(site, k), "name": f"Loket {k + 1}",
+                    "services": [s.code for s in queueing.services_of_counter(like)]}, now)
     if not database.is_closed():
         database.close()
     close_all = getattr(database.obj, "close_all", None)
@@ -681,8 +698,7 @@ def run(server, args, counters, console_sites, board_sites, kiosks, name):
     bare = phase(server, callers, kiosks, args.baseline_seconds, args.serve_seconds,
                  args.kiosk_pause, pids)
     # 3. Consoles and boards, then the load.
-    plan = [("console", site, staff_name(site, k),
-             f"L{k % (4 if site == 'induk' else 3) + 1}")
+    plan = [("console", site, staff_name(site, k), console_counter(site, k))
             for site, n in console_sites.items() for k in range(n)]
     plan += [("board", site, None, None)
              for site, n in board_sites.items() for _ in range(n)]

@@ -35,7 +35,7 @@ CHANGES = QUEUE_CHANGES | {"catalogue_changed"}
 
 class ConsoleLists:
     FIRST = 0.15
-    EVERY = 0.5
+    EVERY = 1.0
 
     def __init__(self, app, hub):
         self.app, self.hub = app, hub
@@ -111,11 +111,10 @@ class ConsoleLists:
         template = self.app.jinja_env.get_template(TEMPLATE)
         now = self.app.clock.now()
         for services, group in by_services.items():
-            waiting = (queueing.waiting_for_services(site, list(services), now,
-                                                     limit=queueing.CONSOLE_LIST_LENGTH)
+            # any counter of the group stands for its set of services
+            waiting = (queueing.console_list(group[0].counter_id, site.id, now)
                        if services else [])
-            html = template.render(waiting=waiting,
-                                   priority_groups=queueing.PRIORITY_GROUPS)
+            html = template.render(waiting=waiting, priority_groups=queueing.PRIORITY_GROUPS)
             for counter in sorted({live.counter for live in group}):
                 message = json.dumps({"type": "waiting", "counter": counter, "html": html},
                                      ensure_ascii=False, separators=(",", ":"))

@@ -72,3 +72,22 @@ def test_a_queue_change_reaches_the_consoles_through_the_hub(app, db):
     # a hall without consoles costs nothing
     hub.dispatch("anggana", {"type": "issued", "number": "A001"})
     assert lists.push("anggana") == 0
+
+
+def test_the_console_list_is_the_queue_order_of_the_counters_services(app, db):
+    """Priority groups first, then by issue time; only the counter's services; the
+    plain rows carry what the list shows."""
+    site = Site.get(Site.code == "tabang")
+    counter = Counter.get((Counter.site == site) & (Counter.code == "L1"))
+    services = [s.id for s in queueing.services_of_counter(counter)]
+    _issue(site, "ADM-KTP", 1)
+    _issue(site, "IZN-NIB", 2)  # not L1's
+    queueing.issue_ticket(site, queueing.get_service("ADM-KK"), MONDAY_9.replace(minute=3),
+                          priority_group="lansia")
+    _issue(site, "ADM-KK", 4)
+    now = MONDAY_9.replace(minute=10)
+    rows = queueing.console_list(counter.id, site.id, now)
+    expected = queueing.waiting_for_services(site, services, now)
+    assert [r.number for r in rows] == [t.number for t in expected] and len(rows) == 3
+    assert rows[0].priority_group == "lansia" and rows[0].service_name == "Kartu Keluarga (KK)"
+    assert rows[0].issued_at == expected[0].issued_at and rows[0].source == "kiosk"

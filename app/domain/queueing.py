@@ -7,6 +7,7 @@ is the backstop on both, so two counters never get the same ticket.
 """
 import datetime as dt
 import functools
+from typing import NamedTuple
 
 import peewee as pw
 
@@ -243,6 +244,40 @@ def waiting_for_services(site: Site, service_ids: list[int], now: dt.datetime,
     if limit:
         query = query.limit(limit)
     return list(query)
+
+
+class ConsoleRow(NamedTuple):
+    """One line of a console's waiting list."""
+    number: str
+    service_name: str
+    priority_group: str | None
+    source: str
+    issued_at: dt.datetime
+
+
+def console_list(counter_id: int, site_id: int, now: dt.datetime) -> list[ConsoleRow]:
+    """The first CONSOLE_LIST_LENGTH waiting tickets of the services of a counter, in
+    queue order: the console's list (its page and the lists pushed by
+    boards.console_lists, rendered once per hall and set of services). One prepared
+    statement and plain rows, no model instances: 50 tickets as models with their
+    services cost ~6 ms of CPU, this ~1 ms."""
+    rows = _CONSOLE_LIST.execute(site=site_id, day=local_day(now), counter=counter_id,
+                                 now=as_utc_naive(now)).fetchall()
+    issued = Ticket.issued_at.python_value
+    return [ConsoleRow(number, name, group, source, issued(at))
+            for number, name, group, source, at in rows]
+
+
+_CONSOLE_LIST = prepared(lambda: (
+    Ticket.select(Ticket.number, Service.name, Ticket.priority_group, Ticket.source,
+                  Ticket.issued_at)
+    .join(Service)
+    .where((Ticket.site == Param("site")) & (Ticket.day == Param("day"))
+           & (Ticket.status == "waiting")
+           & Ticket.service.in_(CounterService.select(CounterService.service)
+                                .where(CounterService.counter == Param("counter"))))
+    .order_by(*queue_order(Param("now")))
+    .limit(CONSOLE_LIST_LENGTH)))
 
 
 def waiting_counts(site: Site | int, now: dt.datetime) -> dict[str, int]:

@@ -155,8 +155,7 @@ def _panel_context(counter):
         "services": services,
         "all_services": queueing.services_at(counter.site),
         "outcomes": queueing.OUTCOMES,
-        "waiting": queueing.waiting_for_services(counter.site, [s.id for s in services],
-                                                 moment, limit=queueing.CONSOLE_LIST_LENGTH),
+        "waiting": queueing.console_list(counter.id, counter.site_id, moment),
         "no_shows": queueing.recent_no_shows(counter.site, [s.id for s in services], moment),
         "priority_groups": queueing.PRIORITY_GROUPS,
     }
@@ -173,10 +172,8 @@ def console(site_code, counter_code):
 @login_required
 def waiting(site_code, counter_code):
     counter = _counter(site_code, counter_code)
-    services = [s.id for s in queueing.services_of_counter(counter)]
-    waiting = queueing.waiting_for_services(counter.site, services, now(),
-                                            limit=queueing.CONSOLE_LIST_LENGTH)
-    return render_template("_partials/console_waiting.html", waiting=waiting,
+    return render_template("_partials/console_waiting.html",
+                           waiting=queueing.console_list(counter.id, counter.site_id, now()),
                            priority_groups=queueing.PRIORITY_GROUPS)
 
 

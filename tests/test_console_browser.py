@@ -119,5 +119,8 @@ def test_a_busy_hall_refreshes_during_the_stream_not_once_per_event(tmp_path):
             assert shown_during_stream, "the list never refreshed while tickets kept coming"
             assert 2 <= during < len(issued) / 2, (during, len(issued))
             assert fetches == []
+            page.wait_for_selector(f"#console-waiting [data-number='{issued[-1]}']",
+                                   timeout=3000)  # the last push, within a second
+            screenshot(page, "console-pushed-list")
     finally:
         server.stop()

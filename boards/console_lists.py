@@ -22,9 +22,10 @@ import os
 import threading
 import time
 
-from app.db import database
+from app.db import database, register_background_user
 from app.domain import catalogue_cache, queueing
 
+from .hub import text_frame
 from .state import QUEUE_CHANGES
 
 log = logging.getLogger("mpp.boards")
@@ -44,19 +45,36 @@ class ConsoleLists:
         self._last: dict[str, float] = {}  # hall -> when they were last rendered
         self._thread: threading.Thread | None = None
         self._pid = None
+        self._rendering = False
         hub.add_listener(self.changed)
+        register_background_user(self)  # a file copy waits for the render under way
 
-    # --- the hub's side (the thread that dispatches) ----------------------------------
+    # --- any thread -------------------------------------------------------------------
     def changed(self, site_code: str, event: dict) -> None:
-        if event.get("type") not in CHANGES or not self.hub.consoles(site_code):
-            return
+        """The hub's listener: a change of the hall's queue schedules its lists."""
+        if event.get("type") in CHANGES and self.hub.consoles(site_code):
+            self.schedule(site_code)
+
+    def schedule(self, site_code: str, delay: float | None = None) -> None:
+        """Render the hall's lists soon: `FIRST` seconds from now (or `delay`), and not
+        sooner than `EVERY` after the last time. Also when a console socket joins: a
+        change between its page and its socket would otherwise wait for the next one."""
         with self._cond:
             if site_code not in self._due:
                 now = time.monotonic()
-                self._due[site_code] = max(now + self.FIRST,
+                self._due[site_code] = max(now + (self.FIRST if delay is None else delay),
                                            self._last.get(site_code, 0.0) + self.EVERY)
-                self._ensure_thread()
                 self._cond.notify()
+            self._ensure_thread()
+
+    def flush(self) -> None:
+        """Wait for the render under way (the database pool is about to close)."""
+        with self._cond:
+            while self._rendering:
+                self._cond.wait(0.1)
+
+    def writer_released(self) -> None:
+        pass
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
@@ -79,11 +97,18 @@ class ConsoleLists:
                 for site in due:
                     del self._due[site]
                     self._last[site] = now
-            for site in due:
-                try:
-                    self.push(site)
-                except Exception:  # the next change renders again; the page polls too
-                    log.exception("console lists for %s could not be pushed", site)
+                self._rendering = True
+            try:
+                for site in due:
+                    try:
+                        self.push(site)
+                    except Exception:  # (the database was away): once more, a bit later
+                        log.exception("console lists for %s could not be pushed", site)
+                        self.schedule(site, delay=self.EVERY)
+            finally:
+                with self._cond:
+                    self._rendering = False
+                    self._cond.notify_all()
 
     def push(self, site_code: str) -> int:
         """Render and send the lists of a hall's consoles in this worker now; returns
@@ -115,10 +140,13 @@ class ConsoleLists:
             waiting = (queueing.console_list(group[0].counter_id, site.id, now)
                        if services else [])
             html = template.render(waiting=waiting, priority_groups=queueing.PRIORITY_GROUPS)
-            for counter in sorted({live.counter for live in group}):
+            by_counter: dict[str, list] = {}
+            for live in group:
+                by_counter.setdefault(live.counter, []).append(live)
+            for counter, sockets in by_counter.items():
                 message = json.dumps({"type": "waiting", "counter": counter, "html": html},
                                      ensure_ascii=False, separators=(",", ":"))
-                for live in group:
-                    if live.counter == counter:
-                        live.deliver(message)
+                frame = text_frame(message)  # framed once for all of the counter's consoles
+                for live in sockets:
+                    live.deliver(message, frame)
         return len(by_services)

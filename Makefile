@@ -46,6 +46,7 @@ test-postgres:
 
 bench: venv
 	$(BIN)/python bench/tickets.py
+	$(BIN)/python bench/ticket_floor.py
 	$(BIN)/python bench/boards.py
 	$(BIN)/python bench/central.py
 	$(BIN)/python bench/printing.py

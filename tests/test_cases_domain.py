@@ -358,3 +358,28 @@ def test_an_officer_reads_a_case_but_does_not_change_it_at_the_hall(db, store):
     with pytest.raises(Forbidden):
         attachments.add_attachment(case.tracking_code, "ktp.png", png_bytes(), MONDAY_9,
                                    officer, store, 1 << 20)
+
+
+def test_a_second_case_of_one_ticket_still_reaches_the_centre(db, store):
+    """A hall restored from a copy older than its last cases calls a ticket again and
+    opens a new case on it: the centre already holds a case of that ticket. The new
+    case is stored all the same (the citizen's application), without the ticket link;
+    refusing it would leave it at the hall for good."""
+    _t, first = open_one()
+    wire = [{"body": m.body} for m in ForwardingMessage.select()]
+    again = json.loads(wire[0]["body"])
+    code = cases.new_tracking_code(first.service)
+    again["id"], again["tracking_code"] = link_rows.new_uid(), code
+    again["data"]["tracking_code"] = code
+    again["data"]["history"] = [dict(e, uid=link_rows.new_uid())
+                                for e in again["data"]["history"]]
+    _as_central()
+    try:
+        results = forwarding.receive_batch(
+            first.site, wire + [{"body": link_rows.canonical(again)}], MONDAY_9, store, 1 << 20)
+    finally:
+        link_rows.configure("all-in-one")
+    assert [r["status"] for r in results] == ["stored", "stored"]
+    second = Case.get(Case.tracking_code == code)
+    assert second.ticket_ref is None and Case.get_by_id(first.id).ticket_ref == first.ticket_ref
+    assert second.status == "forwarded"

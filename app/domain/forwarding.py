@@ -629,11 +629,19 @@ def _apply_opened(site, body, data, naive, services) -> None:
         service = services[service_code]
         if service is None:
             raise Refused("Layanan tidak dikenal.", code="unknown_service")
+        ticket_ref = str(data.get("ticket_ref") or "")[:32] or None
+        if ticket_ref and Case.select().where(Case.ticket_ref == ticket_ref).exists():
+            # Another case of this ticket: the hall was restored from a copy older than
+            # the first case, and called that ticket again. The case is the citizen's
+            # either way; only the link to the ticket cannot be kept twice.
+            log.warning("case %s from %s arrived for a ticket another case already has "
+                        "(a hall restored from a copy?): stored without the ticket link",
+                        code, site.code)
+            ticket_ref = None
         try:
             received_at = dt.datetime.fromisoformat(data["received_at"])
             case = Case.create(
-                tracking_code=code, site=site, service=service,
-                ticket_ref=str(data.get("ticket_ref") or "")[:32] or None,
+                tracking_code=code, site=site, service=service, ticket_ref=ticket_ref,
                 applicant_name=str(applicant.get("name", ""))[:120], applicant_nik=nik,
                 applicant_phone=str(applicant.get("phone") or "")[:20],
                 requirements=data.get("requirements") or [],

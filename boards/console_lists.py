@@ -138,7 +138,7 @@ class ConsoleLists:
         for services, group in by_services.items():
             # any counter of the group stands for its set of services
             waiting = (queueing.console_list(group[0].counter_id, site.id, now)
-                       if services else [])
+                       if services else queueing.ConsoleList([], 0))
             html = template.render(waiting=waiting, priority_groups=queueing.PRIORITY_GROUPS)
             by_counter: dict[str, list] = {}
             for live in group:

@@ -86,8 +86,22 @@ def test_the_console_list_is_the_queue_order_of_the_counters_services(app, db):
                           priority_group="lansia")
     _issue(site, "ADM-KK", 4)
     now = MONDAY_9.replace(minute=10)
-    rows = queueing.console_list(counter.id, site.id, now)
+    listed = queueing.console_list(counter.id, site.id, now)
+    rows = listed.rows
+    assert listed.more == 0
     expected = queueing.waiting_for_services(site, services, now)
     assert [r.number for r in rows] == [t.number for t in expected] and len(rows) == 3
     assert rows[0].priority_group == "lansia" and rows[0].service_name == "Kartu Keluarga (KK)"
     assert rows[0].issued_at == expected[0].issued_at and rows[0].source == "kiosk"
+
+
+def test_a_full_list_says_how_many_more_wait(app, db):
+    site = Site.get(Site.code == "tabang")
+    counter = Counter.get((Counter.site == site) & (Counter.code == "L1"))
+    for n in range(queueing.CONSOLE_LIST_LENGTH + 3):
+        queueing.issue_ticket(site, queueing.get_service("ADM-KTP"), MONDAY_9)
+    listed = queueing.console_list(counter.id, site.id, MONDAY_9.replace(minute=10))
+    assert len(listed.rows) == queueing.CONSOLE_LIST_LENGTH and listed.more == 3
+    html = app.jinja_env.get_template("_partials/console_waiting.html").render(
+        waiting=listed, priority_groups=queueing.PRIORITY_GROUPS)
+    assert "dan 3 lainnya menunggu" in html and "and 3 more waiting" in html

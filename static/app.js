@@ -65,7 +65,8 @@
 // The console's live link: the hall's events over /ws/loket/<site>?counter=<code> (the
 // same hub as the boards). The server pushes this counter's waiting list when it
 // changes ("waiting" messages, swapped in as they come); an event naming this counter
-// fires counter-changed (its panel refetches). A drop is shown at once; on reconnect the
+// fires counter-changed (its panel refetches, unless it already shows what the event
+// says: the console's own actions answer with the panel). A drop is shown at once; on reconnect the
 // server's snapshot starts the stream again and both refetch (resync).
 (function () {
   "use strict";
@@ -83,16 +84,45 @@
   // A burst of events is one refetch, and a busy hall's stream of events refetches at
   // most every 750 ms: a pending refetch absorbs the events behind it (a debounce that
   // restarted on each event would never fire while the hall stays busy).
+  // The panel's refetch is checked when it is due, not when the event comes: the event
+  // of this console's own action often arrives before that action's answer (the fresh
+  // panel). If the panel then shows the newest event of its counter, it is not fetched.
+  var panelEvent = null;
+  var panelForced = false;
   function fire(name) {
     if (timers[name]) { return; }
     var wait = Math.max(150, (lastFired[name] || 0) + 750 - Date.now());
     timers[name] = window.setTimeout(function () {
       timers[name] = null;
+      if (name === "counter-changed") {
+        var skip = !panelForced && panelEvent && panelShows(panelEvent);
+        panelForced = false;
+        panelEvent = null;
+        if (skip) { return; }
+      }
       lastFired[name] = Date.now();
       if (window.htmx) { window.htmx.trigger(document.body, name); }
     }, wait);
   }
-  function resync() { fire("queue-changed"); fire("counter-changed"); }
+  function panelChanged(msg) {  // msg null: refetch whatever the panel shows
+    if (msg) { panelEvent = msg; } else { panelForced = true; }
+    fire("counter-changed");
+  }
+  function resync() { fire("queue-changed"); panelChanged(null); }
+  // Whether this counter's panel shows what the event says. Anything it cannot tell
+  // counts as not shown.
+  function panelShows(msg) {
+    var current = document.querySelector("#console-panel [data-current]");
+    var badge = document.querySelector("#console-panel [data-counter-status]");
+    if (!current || !badge) { return false; }
+    if (/^counter_/.test(msg.type)) { return badge.dataset.counterStatus === msg.status; }
+    if (!msg.number) { return false; }
+    var shown = current.dataset.current;
+    if (msg.status === "called" || msg.status === "serving") {
+      return shown === msg.number && current.dataset.currentStatus === msg.status;
+    }
+    return shown !== msg.number;  // the ticket has left the counter, and the panel agrees
+  }
   function show(up) {
     root.dataset.live = up ? "yes" : "no";
     if (!status) { return; }
@@ -128,7 +158,8 @@
       if (seq !== null && msg.seq > seq + 1) { resync(); }  // a gap: refetch both
       seq = msg.seq;
     }
-    if (msg.counter === counter || msg.type === "catalogue_changed") { fire("counter-changed"); }
+    if (msg.type === "catalogue_changed") { panelChanged(null); }
+    else if (msg.counter === counter) { panelChanged(msg); }
   }
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";

@@ -68,6 +68,15 @@ def test_console_updates_by_push_and_resyncs_after_a_drop(tmp_path):
                                    state="detached", timeout=2000)
             screenshot(page, "console-live")
 
+            # The operator's own action answers with the panel: the event of that action
+            # fetches nothing more.
+            fetched = len(fetches)
+            page.click("text=Mulai layani")
+            page.wait_for_selector(".current[data-current-status='serving']", timeout=2000)
+            page.wait_for_timeout(1500)  # the event came and its refetch would be due
+            assert [url for _at, url in fetches[fetched:]
+                    if url.endswith("/panel")] == [], fetches[fetched:]
+
             # The server goes away: the console says so ...
             server.stop()
             page.wait_for_selector(".console[data-live='no']", timeout=5000)

@@ -123,10 +123,10 @@ class BoardPublisher:
 
 
 class Boards:
-    """This worker's hub, fan-out, socket loop and snapshot cache
+    """This worker's hub, fan-out, socket loop, snapshot cache and consoles' lists
     (`app.extensions["boards"]`)."""
 
-    def __init__(self, hub, fanout, sockets, snapshots, console_lists=None):
+    def __init__(self, hub, fanout, sockets, snapshots, console_lists):
         self.hub = hub
         self.fanout = fanout
         self.sockets = sockets

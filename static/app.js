@@ -66,8 +66,8 @@
 // same hub as the boards). The server pushes this counter's waiting list when it
 // changes ("waiting" messages, swapped in as they come); an event naming this counter
 // fires counter-changed (its panel refetches, unless it already shows what the event
-// says: the console's own actions answer with the panel). A drop is shown at once; on reconnect the
-// server's snapshot starts the stream again and both refetch (resync).
+// says: the console's own actions answer with the panel). A drop is shown at once; on
+// reconnect the server's snapshot starts the stream again and both refetch (resync).
 (function () {
   "use strict";
   var root = document.querySelector("[data-live-path]");

@@ -20,6 +20,18 @@ def at(day: int, hour: int, minute: int = 0, month: int = 11, year: int = 2026):
     return dt.datetime(year, month, day, hour, minute, tzinfo=WITA)
 
 
+def queue_in_order(site, service_ids, now: dt.datetime) -> list:
+    """The hall's waiting tickets of these services today, in queue order as Python sorts
+    them (`queueing.queue_key`): the oracle for the SQL orderings."""
+    from app.clock import as_utc_naive, local_day
+    from app.domain import queueing
+    from app.models import Ticket
+    waiting = Ticket.select().where((Ticket.site == site) & (Ticket.day == local_day(now))
+                                    & (Ticket.status == "waiting")
+                                    & Ticket.service.in_(service_ids))
+    return sorted(waiting, key=lambda t: queueing.queue_key(t, as_utc_naive(now)))
+
+
 @pytest.fixture(scope="session")
 def template_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("template")

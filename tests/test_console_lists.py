@@ -9,7 +9,7 @@ from app.models import Counter, Site
 from boards.console_lists import ConsoleLists
 from boards.hub import Hub
 
-from .conftest import MONDAY_9
+from .conftest import MONDAY_9, queue_in_order
 
 
 class Console:
@@ -89,7 +89,7 @@ def test_the_console_list_is_the_queue_order_of_the_counters_services(app, db):
     listed = queueing.console_list(counter.id, site.id, now)
     rows = listed.rows
     assert listed.more == 0
-    expected = queueing.waiting_for_services(site, services, now)
+    expected = queue_in_order(site, services, now)
     assert [r.number for r in rows] == [t.number for t in expected] and len(rows) == 3
     assert rows[0].priority_group == "lansia" and rows[0].service_name == "Kartu Keluarga (KK)"
     assert rows[0].issued_at == expected[0].issued_at and rows[0].source == "kiosk"

@@ -22,7 +22,7 @@ from app.models import (
     WaitingCount,
 )
 
-from .conftest import MONDAY_9
+from .conftest import MONDAY_9, queue_in_order
 from .test_boards import Board
 
 
@@ -184,7 +184,7 @@ def test_call_next_takes_the_first_of_the_sorted_lane(db):
     called = []
     for step in range(12):
         now = later(10 + step * 5)  # the appointment due at +30 and +45 become due
-        expected = queueing.waiting_for_services(tabang(), services, now, limit=1)
+        expected = queue_in_order(tabang(), services, now)[:1]
         ticket = queueing.call_next(l1, now)
         if not expected:
             assert ticket is None

@@ -234,18 +234,6 @@ _AHEAD_OF_WALK_IN = (
     "AND (COALESCE(due_at, issued_at), issued_at, id) >= (?, ?, ?))")
 
 
-def waiting_for_services(site: Site, service_ids: list[int], now: dt.datetime,
-                         limit: int | None = None) -> list[Ticket]:
-    now_naive = as_utc_naive(now)
-    query = (Ticket.select(Ticket, Service).join(Service)
-             .where((Ticket.site == site) & (Ticket.day == local_day(now))
-                    & (Ticket.status == "waiting") & (Ticket.service.in_(service_ids)))
-             .order_by(*queue_order(now_naive)))
-    if limit:
-        query = query.limit(limit)
-    return list(query)
-
-
 class ConsoleRow(NamedTuple):
     """One line of a console's waiting list."""
     number: str

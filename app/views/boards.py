@@ -408,7 +408,7 @@ def _hand_over(site_code, kind):
         return _HandedOver()
     _release_from_gunicorn(raw)
     ext.sockets.adopt(live, seq, text)
-    if live.counter is not None and ext.console_lists is not None:
+    if live.counter is not None:
         # a change between the console's page and this socket would wait for the next
         ext.console_lists.schedule(site_code)
     return _HandedOver()

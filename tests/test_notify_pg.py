@@ -15,6 +15,27 @@ from .fake_gateway import FakeGateway
 pytestmark = [pytest.mark.postgres]
 
 
+def in_threads(pg_app, count: int, work) -> list:
+    """`work()` in `count` threads at once, each in the app's context on its own
+    connection; the exceptions they raised (a thread must not hide one)."""
+    errors = []
+
+    def run():
+        try:
+            with pg_app.app_context():
+                database.connect(reuse_if_open=True)
+                work()
+                database.close()
+        except Exception as exc:  # reported to the caller
+            errors.append(exc)
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return errors
+
+
 def test_three_senders_send_each_message_once(pg_app):
     site = Site.get(Site.code == "tabang")
     due = dt.datetime(2026, 11, 30, 0, 0)
@@ -23,25 +44,14 @@ def test_three_senders_send_each_message_once(pg_app):
          "ref": f"KK-{n}", "phone": f"+6281200{n:06d}", "body": f"pesan {n}",
          "owner": "centre", "status": "pending", "created_at": due, "next_attempt_at": due}
         for n in range(120)]).execute()
-    errors = []
     with FakeGateway() as gateway:
         gateway.delay = 0.002
 
-        def run():
-            try:
-                with pg_app.app_context():
-                    database.connect(reuse_if_open=True)
-                    channel = sender.HttpGateway("whatsapp", gateway.url, "", timeout=5)
-                    while sender.send_due([channel], MONDAY_9, limit=10)["sent"]:
-                        pass
-                    database.close()
-            except Exception as exc:  # reported below: a thread must not hide it
-                errors.append(exc)
-        threads = [threading.Thread(target=run) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        def send():
+            channel = sender.HttpGateway("whatsapp", gateway.url, "", timeout=5)
+            while sender.send_due([channel], MONDAY_9, limit=10)["sent"]:
+                pass
+        errors = in_threads(pg_app, 3, send)
     assert errors == []
     keys = [r["headers"]["Idempotency-Key"] for r in gateway.requests]
     assert len(keys) == len(set(keys)) == 120  # no message asked twice, none missed
@@ -66,22 +76,12 @@ def test_the_daily_limit_holds_when_workers_claim_at_once(pg_app):
                  "body": f"pesan {n}", "owner": "centre", "status": "pending",
                  "created_at": due, "next_attempt_at": due} for n in range(8)]).execute()
             start = threading.Barrier(8)
-            taken, errors = [], []
+            taken = []
 
             def claim():
-                try:
-                    with pg_app.app_context():
-                        database.connect(reuse_if_open=True)
-                        start.wait()
-                        taken.extend(notify.claim_batch("centre", MONDAY_9, limit=1))
-                        database.close()
-                except Exception as exc:  # reported below
-                    errors.append(exc)
-            threads = [threading.Thread(target=claim) for _ in range(8)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
+                start.wait()
+                taken.extend(notify.claim_batch("centre", MONDAY_9, limit=1))
+            errors = in_threads(pg_app, 8, claim)
             assert errors == []
             assert len(taken) <= 2, f"round {round_}: {len(taken)} claimed for one number"
     finally:
